@@ -1,0 +1,64 @@
+"""The ``rpuarch`` command: a thin shell over the Python API.
+
+Each command group lives in its own module with a ``register(subparsers)`` function that adds
+its parsers and sets ``handler`` (a function of the parsed args returning an exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+from .. import __version__
+from ..errors import UserError
+
+# Command modules, in the order they are listed by --help.
+COMMAND_MODULES = ["config"]
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own usage errors also exit 2, tidily
+        self.print_usage(sys.stderr)
+        err_console.print(f"[bold red]error:[/] {escape(message)}")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rpuarch",
+        description="Train LSTMs on simulated resistive cross-point (RPU) arrays and estimate the chip.",
+    )
+    parser.add_argument("--version", action="version", version=f"rpuarch {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return exc.exit_status
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]: finished work and checkpoints are kept.")
+        return 130
+
+
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+        help="override a workload field by dotted path, e.g. --set device.up_down=0.02 (repeatable)",
+    )

@@ -1,0 +1,362 @@
+"""Read workloads and presets from YAML, apply presets and ``--set`` overrides, validate.
+
+Layers, last wins: preset (and the presets it ``extends``), then the workload file, then
+``--set PATH=VALUE``. A preset file is a partial workload: a device preset may hold ``device``,
+``io`` and ``update`` sections, a tile preset ``tile``, a chip preset ``chip`` (and ``tile``),
+a baseline preset ``baseline``; each may carry ``description``, ``extends`` and ``sources``
+(dotted field path -> where the constant comes from).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError
+from .workload import Workload
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRESET_KINDS = {"device": "devices", "tile": "tiles", "chip": "chips", "baseline": "baselines"}
+# What a preset of each kind may define.
+PRESET_SECTIONS = {
+    "device": ("device", "io", "update"),
+    "tile": ("tile",),
+    "chip": ("chip", "tile"),
+    "baseline": ("baseline",),
+}
+PRESET_META = ("description", "extends", "sources")
+# Pairs of fields of which the one given last wins (a resolution as a step or in bits).
+EXCLUSIVE_PAIRS = (("inp_res", "inp_bits"), ("out_res", "out_bits"))
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("RPUARCH_MODELS", REPO_ROOT / "models"))
+
+
+def default_workload_path() -> Path:
+    return REPO_ROOT / "workloads" / "quickstart.yaml"
+
+
+# ----------------------------------------------------------------------------- YAML
+def read_yaml(path: Path, what: str = "file") -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(str(path), None, f"no such {what}.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(str(path), None, f"not valid YAML{where}: {problem}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "not UTF-8 text.") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, f"the top level must be a mapping of fields, got {type(data).__name__}.")
+    return data
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any], origin: str, origins: dict[str, str], prefix: str = "") -> dict[str, Any]:
+    """Deep-merge ``overlay`` into a copy of ``base``; record where each leaf came from."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        path = f"{prefix}{key}"
+        for a, b in EXCLUSIVE_PAIRS:
+            if key in (a, b):
+                other = b if key == a else a
+                if other in overlay:
+                    raise ConfigError(origin, f"{prefix}{key}", f"give {a} or {b}, not both.")
+                out.pop(other, None)
+        if isinstance(value, dict) and isinstance(out.get(key, {}), dict):
+            out[key] = merge(out.get(key, {}), value, origin, origins, prefix=f"{path}.")
+        else:
+            out[key] = copy.deepcopy(value)
+            _record(value, path, origin, origins)
+    return out
+
+
+def _record(value: Any, path: str, origin: str, origins: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(v, f"{path}.{k}", origin, origins)
+    else:
+        origins[path] = origin
+
+
+# ----------------------------------------------------------------------------- presets
+def preset_path(kind: str, name: str) -> Path:
+    folder = models_dir() / PRESET_KINDS[kind]
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return candidate
+    return folder / f"{name}.yaml"
+
+
+def list_presets(kind: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """{kind: [(name, description)]} for every preset under models/."""
+    kinds = [kind] if kind else list(PRESET_KINDS)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for k in kinds:
+        folder = models_dir() / PRESET_KINDS[k]
+        entries = []
+        for path in sorted(folder.glob("*.yaml")):
+            data = read_yaml(path, "preset")
+            entries.append((path.stem, str(data.get("description", "")).strip()))
+        out[k] = entries
+    return out
+
+
+@dataclass
+class Preset:
+    name: str
+    sections: dict[str, Any]
+    sources: dict[str, str]
+    origins: dict[str, str] = field(default_factory=dict)
+
+
+def load_preset(kind: str, name: str, referrer: str, _seen: tuple[str, ...] = ()) -> Preset:
+    path = preset_path(kind, name)
+    if not path.is_file():
+        known = ", ".join(n for n, _ in list_presets(kind)[kind]) or "none"
+        raise ConfigError(referrer, f"{kind}.preset", f"unknown {kind} preset {name!r}.", f"one of: {known}, or a path to a .yaml preset")
+    if str(path) in _seen:
+        raise ConfigError(str(path), "extends", "presets extend each other in a cycle.")
+    data = read_yaml(path, "preset")
+    allowed = PRESET_SECTIONS[kind] + PRESET_META
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(str(path), key, f"a {kind} preset may not define {key!r}.", ", ".join(allowed))
+    origins: dict[str, str] = {}
+    sections: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if "extends" in data:
+        parent = load_preset(kind, str(data["extends"]), str(path), _seen + (str(path),))
+        sections, sources, origins = parent.sections, dict(parent.sources), dict(parent.origins)
+    own = {k: v for k, v in data.items() if k in PRESET_SECTIONS[kind]}
+    for key, value in own.items():
+        if not isinstance(value, dict):
+            raise ConfigError(str(path), key, "must be a mapping of fields.")
+    sections = merge(sections, own, str(path), origins)
+    raw_sources = data.get("sources") or {}
+    if not isinstance(raw_sources, dict):
+        raise ConfigError(str(path), "sources", "must map field paths to the source of each constant.")
+    sources.update({str(k): str(v) for k, v in raw_sources.items()})
+    return Preset(name=path.stem, sections=sections, sources=sources, origins=origins)
+
+
+# ----------------------------------------------------------------------------- overrides
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError("--set", None, f"{text!r} is not PATH=VALUE.", "e.g. --set device.up_down=0.02")
+    path, raw = text.split("=", 1)
+    keys = path.strip().split(".")
+    if not all(keys):
+        raise ConfigError("--set", path, "empty field name in the path.")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return keys, value
+
+
+def overrides_to_dict(overrides: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError("--set", ".".join(keys), "conflicts with another --set of the same path.")
+        node[keys[-1]] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- resolution
+@dataclass
+class LoadedWorkload:
+    """A validated workload with its provenance."""
+
+    workload: Workload
+    path: Path | None
+    text: str
+    sha256: str
+    origins: dict[str, str]
+
+    @property
+    def resolved_sha256(self) -> str:
+        """Hash of the fully resolved workload: two runs with equal hashes compute the same thing."""
+        return hashlib.sha256(self.workload.model_dump_json().encode()).hexdigest()
+
+
+def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None) -> tuple[Workload, dict[str, str]]:
+    """Apply presets and overrides to a raw workload mapping and validate it."""
+    origins: dict[str, str] = {}
+    user = merge({}, raw, source, origins)
+    user = merge(user, overrides_to_dict(overrides or []), "--set", origins)
+    resolved: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    for kind in ("device", "tile", "chip"):
+        section = user.get(kind)
+        if isinstance(section, dict) and section.get("preset") is not None:
+            preset = load_preset(kind, str(section["preset"]), origins.get(f"{kind}.preset", source))
+            resolved = merge(resolved, preset.sections, "", {})
+            origins.update({k: v for k, v in preset.origins.items() if k not in origins})
+            sources.update(preset.sources)
+            user[kind]["preset"] = preset.name
+
+    baselines = user.get("baselines")
+    if baselines is not None:
+        if not isinstance(baselines, list):
+            raise ConfigError(origins.get("baselines", source), "baselines", "must be a list of baseline preset names or mappings.")
+        user["baselines"] = [_resolve_baseline(item, i, source, origins, sources) for i, item in enumerate(baselines)]
+
+    merged = merge(resolved, user, source, {})
+    merged["sources"] = {**sources, **(merged.get("sources") or {})}
+    try:
+        workload = Workload.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, source, origins) from None
+    return workload, origins
+
+
+def _resolve_baseline(item: Any, index: int, source: str, origins: dict[str, str], sources: dict[str, str]) -> Any:
+    if isinstance(item, str):
+        item = {"preset": item}
+    if not isinstance(item, dict):
+        return item  # pydantic reports the wrong type
+    if item.get("preset") is None:
+        return item
+    preset = load_preset("baseline", str(item["preset"]), origins.get(f"baselines", source))
+    body = merge(preset.sections.get("baseline", {}), {k: v for k, v in item.items() if k != "preset"}, source, {})
+    body["preset"] = preset.name
+    sources.update({f"baselines.{preset.name}.{k}": v for k, v in preset.sources.items()})
+    return body
+
+
+def load_workload(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> LoadedWorkload:
+    """Load, resolve and validate a workload file (the embedded quickstart when ``path`` is None)."""
+    file = Path(path) if path is not None else default_workload_path()
+    raw = read_yaml(file, "workload file")
+    text = file.read_text(encoding="utf-8")
+    workload, origins = resolve(raw, str(file), overrides)
+    if workload.dataset.path is not None and not Path(workload.dataset.path).is_absolute():
+        # Relative dataset paths are relative to the workload file, not to the working directory.
+        anchored = (file.parent / workload.dataset.path)
+        if anchored.exists() or any(ch in workload.dataset.path for ch in "*?["):
+            workload.dataset.path = str(anchored)
+    return LoadedWorkload(workload, file, text, hashlib.sha256(text.encode()).hexdigest(), origins)
+
+
+# ----------------------------------------------------------------------------- error messages
+def _config_error(exc: ValidationError, source: str, origins: dict[str, str]) -> ConfigError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    path = ".".join(loc)
+    origin = _origin_of(path, origins, source)
+    model_field = _field_at(Workload, err["loc"])
+    allowed = None
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(Workload, err["loc"][:-1])
+        allowed = "the fields " + ", ".join(parent.model_fields) if parent else None
+        problem = f"unknown field {loc[-1]!r}."
+    else:
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        problem = f"{err['msg'].rstrip('.')}{shown}."
+        if model_field is not None:
+            allowed = _describe_allowed(model_field)
+    more = len(exc.errors()) - 1
+    if more:
+        problem += f" ({more} more problem{'s' if more > 1 else ''} after this one.)"
+    return ConfigError(origin, path or None, problem, allowed)
+
+
+def _origin_of(path: str, origins: dict[str, str], default: str) -> str:
+    probe = path
+    while probe:
+        if probe in origins:
+            return origins[probe]
+        probe = probe.rpartition(".")[0]
+    # A field inside a section given on --set or in the file: look for any child origin.
+    return default
+
+
+def _unwrap(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple) and args:
+        return _unwrap(args[0])
+    if origin is not None and len(args) == 1:
+        return _unwrap(args[0])
+    return annotation
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = _unwrap(current.model_fields[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_at(model: type[BaseModel], loc: tuple) -> Any:
+    names = [p for p in loc if not isinstance(p, int)]
+    if not names:
+        return None
+    parent = _model_at(model, tuple(names[:-1]))
+    if parent is None:
+        return None
+    return parent.model_fields.get(names[-1])
+
+
+def describe_range(model_field: Any) -> str:
+    parts = []
+    for meta in model_field.metadata:
+        for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            value = getattr(meta, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value}")
+    annotation = model_field.annotation
+    literals = [a for a in _literal_values(annotation)]
+    if literals:
+        return "one of " + ", ".join(repr(v) for v in literals)
+    kind = getattr(_unwrap(annotation), "__name__", str(annotation))
+    text = kind
+    if parts:
+        text += " " + " and ".join(parts)
+    if type(None) in typing.get_args(annotation):
+        text += " (or null)"
+    return text
+
+
+def _literal_values(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    out = []
+    for arg in typing.get_args(annotation):
+        out.extend(_literal_values(arg))
+    return out
+
+
+def _describe_allowed(model_field: Any) -> str:
+    text = describe_range(model_field)
+    unit = (model_field.json_schema_extra or {}).get("unit") if isinstance(model_field.json_schema_extra, dict) else None
+    if unit:
+        text += f" [{unit}]"
+    if model_field.description:
+        text += f" — {model_field.description.rstrip('.')}"
+    return text
