@@ -52,6 +52,12 @@ class NetworkConfig(Section):
     layers: int = field(1, "Number of stacked LSTM layers.", "layer", ge=1, le=16)
     hidden: int = field(64, "Hidden units per LSTM layer.", "unit", ge=1, le=8192)
     dropout: float = field(0.0, "Dropout on the outputs of each LSTM layer while training.", ge=0, lt=1)
+    vocab_size: int | None = field(
+        None,
+        "Vocabulary size for a hardware estimate without reading the dataset; training measures it"
+        " from the training split and ignores this.",
+        "char", ge=2,
+    )
 
 
 class TrainingConfig(Section):
