@@ -36,6 +36,11 @@ class DatasetConfig(Section):
         "normalize",
         "normalize: CRLF and lone CR become LF and a leading byte-order mark is dropped; keep: leave them as characters.",
     )
+    encoding_errors: Literal["replace", "strict"] = field(
+        "replace",
+        "Bytes that are not valid UTF-8: replace makes each such byte one U+FFFD character (and counts"
+        " them in the report); strict refuses the file, naming it and the byte offset.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:
@@ -77,6 +82,12 @@ class TrainingConfig(Section):
     )
     eval_chars: int | None = field(
         None, "Evaluate valid/test loss on at most this many characters of each split.", "char", ge=100
+    )
+    eval_streams: int = field(
+        32,
+        "Parallel streams the valid/test text is cut into for evaluation (hidden state carried within"
+        " a stream, so only each stream's first characters are predicted from a fresh state).",
+        "stream", ge=1, le=4096,
     )
 
 
