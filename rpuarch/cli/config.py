@@ -1,4 +1,4 @@
-"""``rpuarch presets`` and ``rpuarch validate``."""
+"""``rpuarch presets``, ``rpuarch validate`` and ``rpuarch docs``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded quickstart)")
     add_overrides(p)
     p.set_defaults(handler=cmd_validate)
+
+    p = subparsers.add_parser("docs", help="regenerate docs/workload.md (every workload field) from the models")
+    p.add_argument("--check", action="store_true", help="only check that docs/workload.md is up to date (exit 1 if not)")
+    p.set_defaults(handler=cmd_docs)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -43,3 +47,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"sha256 {loaded.sha256[:12]})"
     )
     return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ..report.fields import main
+
+    return main(["--check"] if args.check else [])
