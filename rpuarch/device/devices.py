@@ -1,0 +1,57 @@
+"""Per-device parameters of an array, drawn once per tile (device-to-device variation).
+
+Follows aihwkit's PulsedRPUDevice.populate with ``enforce_consistency``: for device (i, j)
+
+    gain_ij  = 1 + dw_min_dtod * xi        (xi ~ N(0, 1), a fresh draw per device and quantity)
+    gamma_ij = up_down_dtod * xi
+    w_max_ij = |w_max * (1 + w_max_dtod * xi)|,   w_min_ij = -|w_min * (1 + w_min_dtod * xi)|
+
+The up/down asymmetry is split evenly between the two directions, as the configuration
+documents (``up = (1 + gamma) dw_min``, ``down = (1 - gamma) dw_min``):
+
+    dw_up_ij   = dw_min * |gain_ij + gamma + gamma_ij|
+    dw_down_ij = dw_min * |gain_ij - gamma - gamma_ij|
+
+(aihwkit's C++ instead puts a global ``up_down`` on one side only; its per-device part is split
+like here.) Steps are stored as magnitudes; the update code applies the direction.
+
+dtype: float64. The weights they act on are float64 too (see tile.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import DeviceConfig
+
+
+@dataclass(frozen=True)
+class DeviceArrays:
+    """Per-device step sizes and bounds of an (out, in) array, all float64 of that shape."""
+
+    dw_up: np.ndarray  # mean weight change of one up pulse (> 0 moves towards w_max)
+    dw_down: np.ndarray  # mean |weight change| of one down pulse
+    w_max: np.ndarray  # upper bound (>= 0)
+    w_min: np.ndarray  # lower bound (<= 0)
+    dw_min_std: float  # pulse-to-pulse spread, relative to the device's mean step
+    soft_bounds: bool  # step shrinks linearly to zero at the bound it moves towards
+
+
+def draw_devices(cfg: DeviceConfig, shape: tuple[int, int], rng: np.random.Generator) -> DeviceArrays:
+    """Draw the device-to-device variation of an array once (5 normal draws per device)."""
+    if cfg.type == "ideal":
+        raise ValueError("an ideal device has no pulsed parameters")
+    gain = 1.0 + cfg.dw_min_dtod * rng.standard_normal(shape)
+    gamma = cfg.up_down + cfg.up_down_dtod * rng.standard_normal(shape)
+    w_max = np.abs(cfg.w_max * (1.0 + cfg.w_max_dtod * rng.standard_normal(shape)))
+    w_min = -np.abs(cfg.w_min * (1.0 + cfg.w_min_dtod * rng.standard_normal(shape)))
+    return DeviceArrays(
+        dw_up=cfg.dw_min * np.abs(gain + gamma),
+        dw_down=cfg.dw_min * np.abs(gain - gamma),
+        w_max=w_max,
+        w_min=w_min,
+        dw_min_std=float(cfg.dw_min_std),
+        soft_bounds=cfg.type == "soft_bounds",
+    )
