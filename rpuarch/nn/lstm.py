@@ -1,0 +1,168 @@
+"""One LSTM layer over a window of time steps: forward and back-propagation through time.
+
+The layer is ONE weight array of 4h x (n + h + 1) (Gokmen, Rasch & Haensch 2018): the pre-
+activations of the four gates, stacked in the order input, forget, cell, output, are
+``W @ [x_t, h_{t-1}, 1]``. The array is anything with ``forward(z) -> z @ W.T`` and
+``backward(d) -> d @ W`` (an analog matrix); the layer never sees the weights, so the same code
+trains analog tiles and their floating-point twin.
+
+    i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
+    c_t = f * c_{t-1} + i * g;         h_t = o * tanh(c_t)
+
+The time loop calls the array once per step (the recurrence needs h_{t-1}); the element-wise
+cell work of a step is one fused numba kernel, so a step costs two small calls besides the
+array's own. Buffers are float64 like the tile numerics (at these sizes the time is per-call
+overhead, not arithmetic, so float32 would buy nothing and cost conversions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numba
+import numpy as np
+
+DTYPE = np.float64
+
+
+class ArrayLike(Protocol):
+    """A weight array seen through matrix-vector products: what a layer needs of a tile."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray: ...
+
+    def backward(self, d: np.ndarray) -> np.ndarray: ...
+
+
+@numba.njit(cache=True, fastmath=False)
+def cell_forward(a, c_prev, act, c_out, tanh_c, h_out):  # pragma: no cover - compiled
+    """Gate activations, new cell and hidden state of one step for every stream.
+
+    a: (B, 4H) pre-activations; writes act (B, 4H) = [i, f, g, o], c_out, tanh_c, h_out (B, H).
+    """
+    batch, hidden = c_prev.shape
+    for b in range(batch):
+        for j in range(hidden):
+            i = 1.0 / (1.0 + math.exp(-a[b, j]))
+            f = 1.0 / (1.0 + math.exp(-a[b, hidden + j]))
+            g = math.tanh(a[b, 2 * hidden + j])
+            o = 1.0 / (1.0 + math.exp(-a[b, 3 * hidden + j]))
+            c = f * c_prev[b, j] + i * g
+            tc = math.tanh(c)
+            act[b, j] = i
+            act[b, hidden + j] = f
+            act[b, 2 * hidden + j] = g
+            act[b, 3 * hidden + j] = o
+            c_out[b, j] = c
+            tanh_c[b, j] = tc
+            h_out[b, j] = o * tc
+
+
+@numba.njit(cache=True, fastmath=False)
+def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compiled
+    """Back-propagate one step: dh (B, H) into h_t, dc (B, H) into c_t from step t + 1.
+
+    Writes da (B, 4H), the gradient of the pre-activations, and overwrites dc with the gradient
+    into c_{t-1}.
+    """
+    batch, hidden = dh.shape
+    for b in range(batch):
+        for j in range(hidden):
+            i = act[b, j]
+            f = act[b, hidden + j]
+            g = act[b, 2 * hidden + j]
+            o = act[b, 3 * hidden + j]
+            tc = tanh_c[b, j]
+            dct = dc[b, j] + dh[b, j] * o * (1.0 - tc * tc)
+            da[b, j] = dct * g * i * (1.0 - i)
+            da[b, hidden + j] = dct * c_prev[b, j] * f * (1.0 - f)
+            da[b, 2 * hidden + j] = dct * i * (1.0 - g * g)
+            da[b, 3 * hidden + j] = dh[b, j] * tc * o * (1.0 - o)
+            dc[b, j] = dct * f
+
+
+@dataclass
+class LayerTrace:
+    """What the forward pass of a window keeps for the backward pass (time-major)."""
+
+    z: np.ndarray  # (T, B, n + H + 1) array inputs [x_t, h_{t-1}, 1]
+    act: np.ndarray  # (T, B, 4H) gate activations
+    c: np.ndarray  # (T + 1, B, H) cell states, c[0] the carried-in state
+    tanh_c: np.ndarray  # (T, B, H)
+    h: np.ndarray  # (T + 1, B, H) hidden states, h[0] the carried-in state
+
+
+class LSTMLayer:
+    """Forward/backward of one layer over windows; buffers are reused between windows."""
+
+    def __init__(self, array: ArrayLike, inputs: int, hidden: int):
+        self.array = array
+        self.inputs = inputs
+        self.hidden = hidden
+        self._traces: dict[tuple[int, int], LayerTrace] = {}
+
+    def _trace(self, steps: int, batch: int) -> LayerTrace:
+        key = (steps, batch)
+        trace = self._traces.get(key)
+        if trace is None:
+            n, h = self.inputs, self.hidden
+            z = np.zeros((steps, batch, n + h + 1), DTYPE)
+            z[:, :, -1] = 1.0
+            trace = LayerTrace(
+                z=z,
+                act=np.empty((steps, batch, 4 * h), DTYPE),
+                c=np.empty((steps + 1, batch, h), DTYPE),
+                tanh_c=np.empty((steps, batch, h), DTYPE),
+                h=np.empty((steps + 1, batch, h), DTYPE),
+            )
+            self._traces[key] = trace
+        return trace
+
+    def forward(
+        self, x: np.ndarray | None, h0: np.ndarray, c0: np.ndarray, one_hot: np.ndarray | None = None
+    ) -> LayerTrace:
+        """Run the window. Inputs are either dense ``x`` (T, B, n) or ids ``one_hot`` (T, B)."""
+        steps, batch = (one_hot.shape if one_hot is not None else x.shape[:2])
+        n, hidden = self.inputs, self.hidden
+        trace = self._trace(steps, batch)
+        z = trace.z
+        if one_hot is not None:
+            z[:, :, :n] = 0.0
+            t_idx, b_idx = np.indices(one_hot.shape)
+            z[t_idx, b_idx, one_hot] = 1.0
+        else:
+            z[:, :, :n] = x
+        trace.h[0] = h0
+        trace.c[0] = c0
+        forward = self.array.forward
+        for t in range(steps):
+            z[t, :, n : n + hidden] = trace.h[t]
+            cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1])
+        return trace
+
+    def backward(self, trace: LayerTrace, dh_out: np.ndarray, want_dx: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """BPTT over the window from ``dh_out`` (T, B, H), the loss gradient on every h_t.
+
+        Returns (da, dx): da (T, B, 4H) the gradients of the array outputs, whose pairs with
+        ``trace.z`` form the weight update; dx (T, B, n) the gradient into the layer's inputs.
+        The gradient into the carried-in state is dropped (truncated BPTT).
+        """
+        steps, batch, hidden = dh_out.shape
+        n = self.inputs
+        da = np.empty((steps, batch, 4 * hidden), DTYPE)
+        dx = np.empty((steps, batch, n), DTYPE) if want_dx else None
+        dh = np.empty((batch, hidden), DTYPE)
+        dc = np.zeros((batch, hidden), DTYPE)
+        dh_next = np.zeros((batch, hidden), DTYPE)
+        backward = self.array.backward
+        for t in range(steps - 1, -1, -1):
+            np.add(dh_out[t], dh_next, out=dh)
+            cell_backward(dh, dc, trace.act[t], trace.c[t], trace.tanh_c[t], da[t])
+            if t == 0 and not want_dx:
+                break  # nothing flows further back
+            dz = backward(da[t])
+            dh_next[:] = dz[:, n : n + hidden]
+            if dx is not None:
+                dx[t] = dz[:, :n]
+        return da, dx
