@@ -1,0 +1,120 @@
+"""``rpuarch run``, ``rpuarch compare`` and ``rpuarch sweep``: thin shells over rpuarch.run and
+rpuarch.sweep (imported when a command runs, so ``rpuarch --help`` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import load_workload
+from . import add_overrides
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run", help="train on RPU tiles and in floating point, estimate the chip, write a report",
+        description="Train the workload's LSTM on simulated RPU tiles and as a floating-point twin, estimate the "
+        "chip with the activity training measured, print a summary and write DIR/report.json, report.md and "
+        "plots. Running again with the same output directory resumes an interrupted run.",
+    )
+    _workload_args(p)
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/<name>-<hash8 of the resolved workload>)")
+    p.add_argument("--fresh", action="store_true", help="start over: ignore a finished report or checkpoints in DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_run)
+
+    p = subparsers.add_parser(
+        "compare", help="run a workload under named variants and compare them side by side",
+        description="Run the workload under each variant and show one side-by-side table (best values in bold); "
+        "writes DIR/comparison.json and comparison.md, each variant's full report under DIR/points/.",
+    )
+    _workload_args(p)
+    p.add_argument(
+        "--variant", action="append", default=[], metavar="NAME:PATH=VALUE[,PATH=VALUE...]",
+        help="a named variant (repeatable); a bare NAME is the workload as it is, e.g. --variant base "
+        "--variant asym:device.up_down=0.02 --variant small:tile.rows=512,tile.cols=512",
+    )
+    p.add_argument("--variant-file", metavar="FILE", help="YAML file: variants: {NAME: {PATH: VALUE, ...}, ...}")
+    _study_args(p, "compare")
+    p.set_defaults(handler=cmd_compare)
+
+    p = subparsers.add_parser(
+        "sweep", help="run the cross product of field values in parallel; table, CSV, JSON and plots",
+        description="Run the workload at every combination of the --grid values, in parallel processes. Writes "
+        "DIR/sweep.json, sweep.csv and sweep.png (each metric against the first swept field). Finished points "
+        "are cached by the hash of their resolved workload: re-running computes only the missing ones.",
+    )
+    _workload_args(p)
+    p.add_argument(
+        "--grid", action="append", default=[], metavar="PATH=V1,V2,...",
+        help="a swept field and its values (repeatable; the sweep is the cross product), e.g. --grid device.up_down=0,0.01,0.02",
+    )
+    _study_args(p, "sweep")
+    p.set_defaults(handler=cmd_sweep)
+
+
+def _workload_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
+    add_overrides(p)
+    p.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
+
+
+def _study_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--out", metavar="DIR", help=f"output directory (default: runs/<name>-{what})")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at once, in separate processes (default 1)")
+    p.add_argument("--executor", default="local", choices=["local"], help="where points run (default: local processes)")
+    p.add_argument("--cache", metavar="DIR", help="directory of finished points (default: DIR/points); share it between studies to reuse points")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    return list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..report.summary import print_run_summary
+    from ..run import default_out_dir, run
+
+    loaded = load_workload(args.workload, _overrides(args))
+    out_dir = Path(args.out) if args.out else default_out_dir(loaded)
+    console = Console()
+    console.print(f"[bold]rpuarch run[/] {loaded.path} -> {out_dir}")
+    report = run(loaded, out_dir, resume=not args.fresh, progress=not args.quiet)
+    print_run_summary(report, str(out_dir), console)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..report.summary import print_tables
+    from ..sweep import compare, make_executor, parse_variant, read_variant_file
+    from ..sweep.compare import default_comparison_dir
+
+    variants = [parse_variant(v) for v in args.variant]
+    if args.variant_file:
+        variants += read_variant_file(args.variant_file)
+    overrides = _overrides(args)
+    base = load_workload(args.workload, overrides)
+    out_dir = Path(args.out) if args.out else default_comparison_dir(base)
+    executor = make_executor(args.executor, args.jobs)
+    document, table = compare(args.workload, overrides, variants, out_dir, executor, args.cache, progress=not args.quiet)
+    print_tables([table])
+    Console().print(f"Comparison: [bold]{out_dir}/comparison.md[/] (and comparison.json)")
+    return 0 if all(v["status"] != "failed" for v in document["variants"]) else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ..report.summary import print_tables
+    from ..sweep import make_executor, parse_axis, sweep
+    from ..sweep.grid import default_sweep_dir, results_table
+
+    axes = [parse_axis(g) for g in args.grid]
+    overrides = _overrides(args)
+    base = load_workload(args.workload, overrides)
+    out_dir = Path(args.out) if args.out else default_sweep_dir(base)
+    executor = make_executor(args.executor, args.jobs)
+    document = sweep(args.workload, overrides, axes, out_dir, executor, args.cache, progress=not args.quiet)
+    print_tables([results_table(document)])
+    Console().print(f"Sweep: [bold]{out_dir}/sweep.csv[/], sweep.json, sweep.png")
+    return 0 if all(p["status"] != "failed" for p in document["points"]) else 1
