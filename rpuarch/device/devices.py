@@ -20,7 +20,7 @@ dtype: float64. The weights they act on are float64 too (see tile.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,13 @@ class DeviceArrays:
     w_min: np.ndarray  # lower bound (<= 0)
     dw_min_std: float  # pulse-to-pulse spread, relative to the device's mean step
     soft_bounds: bool  # step shrinks linearly to zero at the bound it moves towards
+    # (out, in, 4): dw_down, dw_up, w_min, w_max side by side, so that the update kernel reads
+    # one cache line per device instead of four.
+    packed: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        packed = np.stack([self.dw_down, self.dw_up, self.w_min, self.w_max], axis=-1)
+        object.__setattr__(self, "packed", np.ascontiguousarray(packed))
 
 
 def draw_devices(cfg: DeviceConfig, shape: tuple[int, int], rng: np.random.Generator) -> DeviceArrays:

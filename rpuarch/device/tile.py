@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from ..config import DeviceConfig, IOSection, UpdateConfig
+from . import kernels, pulses
 from .activity import TileActivity
 from .devices import DeviceArrays, draw_devices
 from .periphery import PassStats, matvec
@@ -125,7 +126,19 @@ class AnalogTile:
             self.activity.updates += x.shape[0]
             self._weights -= lr * (d.T @ x)
             return
-        raise NotImplementedError("pulsed update: in progress (issue 2)")
+        dw_min = self.device_config.dw_min
+        if self.backend == "numba":
+            stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,
+                                   self.rng, aggregate=self.mode == "aggregated")
+        else:
+            apply = pulses.aggregated_update if self.mode == "aggregated" else pulses.exact_update
+            stats = apply(self._weights, x, d, lr, dw_min, self.update_config, self.devices, self.rng)
+        a = self.activity
+        a.updates += stats.updates
+        a.update_bl += stats.bl
+        a.x_pulses += stats.x_pulses
+        a.d_pulses += stats.d_pulses
+        a.coincidences += stats.coincidences
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
