@@ -92,15 +92,25 @@ class TrainingConfig(Section):
 
 
 class ActivityConfig(Section):
-    """Expected array activity for the cost model when no training run measured it."""
+    """Expected array activity for the cost model when no training run measured it.
 
-    coincidence_rate: float = field(
-        0.05, "Fraction of devices stepped by one rank-1 update (coincidences per device).", ge=0, le=1
+    A training run measures these (pulses, coincidences, bound-management repeats); the estimate
+    then uses the measured values and ignores this section.
+    """
+
+    x_pulse_fraction: float = field(
+        0.3, "Mean fraction of the BL pulse slots that carry a pulse on an input (x) line of an update.", ge=0, le=1
     )
-    pulse_fraction: float = field(
-        0.5, "Mean fraction of the BL pulse slots that carry a pulse on a row or column.", ge=0, le=1
+    d_pulse_fraction: float = field(
+        0.1, "Mean fraction of the BL pulse slots that carry a pulse on an output (error) line of an update.", ge=0, le=1
     )
-    bm_repeats: float = field(0.0, "Mean bound-management repeats per forward product.", ge=0)
+    coincidence_rate: float | None = field(
+        None,
+        "Device steps (pulse coincidences) per device per rank-1 update; null: BL * x_pulse_fraction *"
+        " d_pulse_fraction (independent trains).",
+        "step", ge=0,
+    )
+    bm_repeats: float = field(0.0, "Mean bound-management repeats per forward product.", "pass", ge=0)
 
 
 class Workload(Section):
@@ -114,8 +124,8 @@ class Workload(Section):
     device: DeviceConfig = field(DeviceConfig(), "The resistive device (a preset plus overrides).")
     io: IOSection = field(IOSection(), "DAC/ADC, noise and management of forward and backward passes.")
     update: UpdateConfig = field(UpdateConfig(), "Pulsed update.")
-    tile: TileConfig = field(TileConfig(), "One physical array and its periphery (a preset plus overrides).")
-    chip: ChipConfig = field(ChipConfig(), "The chip (a preset plus overrides).")
+    tile: TileConfig = field(TileConfig(preset="gokmen-vlasov-2016"), "One physical array and its periphery (a preset plus overrides).")
+    chip: ChipConfig = field(ChipConfig(preset="rpu-2016"), "The chip (a preset plus overrides).")
     baselines: list[BaselineConfig] = field([], "Digital processors to compare with.")
     activity: ActivityConfig = field(ActivityConfig(), "Activity assumed when training did not measure it.")
     sources: dict[str, str] = field(
