@@ -7,8 +7,11 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from rich.markup import escape
+
 from ..config import list_presets, load_workload
-from . import add_overrides
+from ..errors import UserError
+from . import add_overrides, err_console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,9 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("kind", nargs="?", choices=["device", "tile", "chip", "baseline"])
     p.set_defaults(handler=cmd_presets)
 
-    p = subparsers.add_parser("validate", help="check a workload file without running it")
-    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded quickstart)")
+    p = subparsers.add_parser(
+        "validate", help="check workload files without running them",
+        description="Check each workload: fields, types and ranges, presets, the dataset (exists, large enough for "
+        "the batching) and that the network fits the chip. Nothing is trained or written. Exit status 2 if any "
+        "workload is invalid.",
+    )
+    p.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="workload YAML files (default: the embedded quickstart)")
     add_overrides(p)
+    p.add_argument("--schema-only", action="store_true", help="check fields only: do not read the dataset or map the network")
     p.set_defaults(handler=cmd_validate)
 
     p = subparsers.add_parser("docs", help="regenerate docs/workload.md (every workload field) from the models")
@@ -39,14 +48,26 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = load_workload(args.workload, args.overrides)
-    w = loaded.workload
-    Console().print(
-        f"[green]valid[/]: {loaded.path} ({w.name}; device {w.device.preset or w.device.type}, "
-        f"tile {w.tile.rows} x {w.tile.cols}, {w.network.layers} x {w.network.hidden} LSTM; "
-        f"sha256 {loaded.sha256[:12]})"
-    )
-    return 0
+    console = Console(highlight=False)
+    invalid = 0
+    for path in args.workloads or [None]:
+        try:
+            loaded = load_workload(path, args.overrides)
+            if not args.schema_only:
+                from ..run import preflight
+
+                preflight(loaded)
+        except UserError as exc:
+            invalid += 1
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            continue
+        w = loaded.workload
+        console.print(
+            f"[green]valid[/]: {escape(str(loaded.path))} ({escape(w.name)}; device {w.device.preset or w.device.type}, "
+            f"tile {w.tile.rows} x {w.tile.cols}, {w.network.layers} x {w.network.hidden} LSTM; "
+            f"sha256 {loaded.sha256[:12]})"
+        )
+    return 2 if invalid else 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

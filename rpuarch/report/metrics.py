@@ -1,0 +1,109 @@
+"""The headline numbers of a run report, named once for summaries, comparisons and sweeps."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .units import factor, percent, plain, si
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number of a report: ``key`` is its dotted path (baselines by name), ``better`` says
+    which way is an improvement (None: neither, e.g. a tile count)."""
+
+    key: str
+    label: str
+    unit: str
+    better: Literal["lower", "higher"] | None
+
+    def value(self, report: dict[str, Any]) -> float | None:
+        return lookup(report, self.key)
+
+    def show(self, value: float | None) -> str:
+        if self.unit == "x":
+            return factor(value)
+        if self.unit == "%":
+            return percent(value)
+        if self.unit in ("nats/char", "bits/char"):
+            return "n/a" if value is None else f"{value:.4f} {self.unit}"
+        if self.unit in ("", "tile", "weight"):
+            return plain(value)
+        return si(value, self.unit)
+
+
+CORE_METRICS = (
+    Metric("accuracy.rpu.test_loss", "RPU test loss", "nats/char", "lower"),
+    Metric("accuracy.rpu.test_bpc", "RPU test loss", "bits/char", "lower"),
+    Metric("accuracy.fp.test_loss", "FP test loss", "nats/char", "lower"),
+    Metric("accuracy.gap", "RPU - FP test loss", "nats/char", "lower"),
+    Metric("network.weights", "weights", "weight", None),
+    Metric("hardware.tiles", "tiles used", "tile", None),
+    Metric("network.utilization", "array utilisation", "%", "higher"),
+    Metric("hardware.area_mm2", "chip area", "mm²", "lower"),
+    Metric("hardware.latency_per_char_s", "latency per char", "s", "lower"),
+    Metric("hardware.epoch_time_s", "epoch time", "s", "lower"),
+    Metric("hardware.energy_per_char_J", "energy per char", "J", "lower"),
+    Metric("hardware.power_W", "power", "W", "lower"),
+    Metric("hardware.ops_per_s_per_W", "efficiency", "Ops/s/W", "higher"),
+)
+
+
+def metrics_of(reports: list[dict[str, Any]]) -> list[Metric]:
+    """The core metrics plus acceleration factor and energy ratio against every baseline that
+    appears in any of ``reports``."""
+    names: list[str] = []
+    for report in reports:
+        for baseline in report.get("baselines") or []:
+            if baseline.get("name") not in names:
+                names.append(baseline["name"])
+    out = list(CORE_METRICS)
+    for name in names:
+        out.append(Metric(f"baselines.{name}.acceleration_factor", f"speed-up vs {name}", "x", "higher"))
+        out.append(Metric(f"baselines.{name}.energy_ratio", f"energy ratio vs {name}", "x", "higher"))
+    return out
+
+
+def lookup(report: dict[str, Any], key: str) -> float | None:
+    """The number at dotted ``key``; ``baselines.<name>.<field>`` looks the baseline up by name,
+    ``accuracy.gap`` and ``accuracy.<side>.test_bpc`` are derived when absent."""
+    parts = key.split(".")
+    if parts[0] == "baselines":
+        name, _, rest = key[len("baselines."):].rpartition(".")
+        for baseline in report.get("baselines") or []:
+            if baseline.get("name") == name:
+                return _number(baseline.get(rest))
+        return None
+    if key == "accuracy.gap":
+        rpu, fp = lookup(report, "accuracy.rpu.test_loss"), lookup(report, "accuracy.fp.test_loss")
+        return None if rpu is None or fp is None else rpu - fp
+    node: Any = report
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            node = None
+            break
+        node = node[part]
+    if node is None and len(parts) == 3 and parts[0] == "accuracy" and parts[2] == "test_bpc":
+        nats = lookup(report, f"accuracy.{parts[1]}.test_loss")
+        return None if nats is None else nats / LN2
+    return _number(node)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def best_indices(metric: Metric, values: list[float | None]) -> set[int]:
+    """Indices of the best value (all of them on ties); none when the metric has no direction,
+    fewer than two values exist, or all values are equal."""
+    present = [v for v in values if v is not None]
+    if metric.better is None or len(present) < 2 or len(set(present)) == 1:
+        return set()
+    best = min(present) if metric.better == "lower" else max(present)
+    return {i for i, v in enumerate(values) if v == best}

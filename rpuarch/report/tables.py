@@ -1,0 +1,179 @@
+"""The tables of a run report, independent of how they are shown (rich terminal or Markdown)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .metrics import LN2, Metric, best_indices, lookup, metrics_of
+from .units import factor, percent, plain, si
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    note: str | None = None
+    bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) cells to highlight
+
+
+def _loss(value: Any) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.4f}"
+
+
+def _bits(value: Any) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value / LN2:.4f}"
+
+
+def accuracy_table(report: dict[str, Any]) -> Table:
+    acc = report.get("accuracy", {})
+    table = Table(
+        "Accuracy (cross-entropy of the next character)",
+        ["split", "RPU [nats/char]", "RPU [bits/char]", "FP [nats/char]", "FP [bits/char]", "RPU - FP [nats/char]"],
+    )
+    for split in ("train", "valid", "test"):
+        rpu, fp = acc.get("rpu", {}).get(f"{split}_loss"), acc.get("fp", {}).get(f"{split}_loss")
+        gap = rpu - fp if isinstance(rpu, (int, float)) and isinstance(fp, (int, float)) else None
+        table.rows.append([split, _loss(rpu), _bits(rpu), _loss(fp), _bits(fp), _loss(gap)])
+    data = report.get("data", {})
+    notes = []
+    if isinstance(data.get("unigram_test_loss"), (int, float)):
+        notes.append(
+            f"A model that learnt only character frequencies scores {data['unigram_test_loss']:.4f} nats/char on the test split"
+        )
+    if isinstance(data.get("vocab_size"), int):
+        notes.append(f"uniform guessing over the {data['vocab_size']} symbols scores {math.log(data['vocab_size']):.4f} nats/char")
+    table.note = "; ".join(notes) + "." if notes else None
+    return table
+
+
+def network_table(report: dict[str, Any]) -> Table:
+    net = report.get("network", {})
+    table = Table("Network and mapping onto tiles", ["array", "logical shape [rows x cols]", "weights", "physical tiles", "utilisation"])
+    for layer in net.get("layers", []):
+        shape = layer.get("logical_shape") or ["?", "?"]
+        table.rows.append([
+            str(layer.get("name", "?")),
+            f"{shape[0]} x {shape[1]}",
+            plain(layer.get("weights")),
+            plain(layer.get("physical_tiles")),
+            percent(layer.get("utilization")),
+        ])
+    table.rows.append(["total", "", plain(net.get("weights")), plain(net.get("physical_tiles")), percent(net.get("utilization"))])
+    tile = report.get("workload", {}).get("resolved", {}).get("tile", {})
+    if tile:
+        table.note = f"Tile: {tile.get('rows')} x {tile.get('cols')} devices; vocabulary {plain(net.get('vocab_size'))} symbols."
+    return table
+
+
+def hardware_table(report: dict[str, Any]) -> Table:
+    hw = report.get("hardware", {})
+    table = Table("Chip estimate (one training character = forward, backward and update of every layer)", ["quantity", "value"])
+    for label, key, unit in (
+        ("tiles on the chip", "tiles", "tile"),
+        ("chip area", "area_mm2", "mm²"),
+        ("peak throughput", "peak_ops_per_s", "Ops/s"),
+        ("array cycle (2 t_int + 4 BL t_pulse)", "array_cycle_s", "s"),
+        ("latency per training character", "latency_per_char_s", "s"),
+        ("epoch time", "epoch_time_s", "s"),
+        ("energy per training character", "energy_per_char_J", "J"),
+        ("power", "power_W", "W"),
+        ("efficiency", "ops_per_s_per_W", "Ops/s/W"),
+    ):
+        value = hw.get(key)
+        table.rows.append([label, Metric(key, label, unit, None).show(value if isinstance(value, (int, float)) else None)])
+    utilization = hw.get("utilization")
+    if isinstance(utilization, dict):
+        for component, value in utilization.items():
+            if isinstance(value, (int, float)):
+                table.rows.append([f"utilisation: {component}", percent(value)])
+    elif isinstance(utilization, (int, float)):
+        table.rows.append(["utilisation", percent(utilization)])
+    return table
+
+
+def breakdown_table(report: dict[str, Any], kind: str) -> Table | None:
+    """Energy (``energy_J``) or latency (``latency_s``) by component and phase, flattened."""
+    breakdown = report.get("hardware", {}).get("breakdown", {}).get(kind)
+    if not isinstance(breakdown, dict) or not breakdown:
+        return None
+    unit = "J" if kind == "energy_J" else "s"
+    items = flatten(breakdown)
+    total = sum(v for _, v in items)
+    title = "Energy per training step by component and phase" if kind == "energy_J" else "Latency by component and phase"
+    table = Table(title, ["component / phase", f"[{unit}]", "share"])
+    for name, value in items:
+        table.rows.append([name, si(value, unit), percent(value / total) if total else "n/a"])
+    return table
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    """Nested numbers as (``a / b``, value) pairs, in order."""
+    out: list[tuple[str, float]] = []
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(flatten(value, f"{name} / "))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append((name, float(value)))
+    return out
+
+
+def baselines_table(report: dict[str, Any]) -> Table:
+    table = Table(
+        "Against digital baselines (one epoch)",
+        ["baseline", "epoch time", "energy per epoch", "acceleration factor", "energy ratio"],
+    )
+    for b in report.get("baselines") or []:
+        table.rows.append([
+            str(b.get("name")),
+            si(b.get("epoch_time_s"), "s"),
+            si(b.get("energy_J"), "J"),
+            factor(b.get("acceleration_factor")),
+            factor(b.get("energy_ratio")),
+        ])
+    hw = report.get("hardware", {})
+    table.note = (
+        f"RPU chip: {si(hw.get('epoch_time_s'), 's')} per epoch. Acceleration factor = baseline epoch time / RPU "
+        "epoch time; energy ratio = baseline energy / RPU energy (above 1: the RPU chip is better)."
+    )
+    return table
+
+
+def timing_table(report: dict[str, Any]) -> Table:
+    timing = report.get("timing", {})
+    table = Table("This run on this machine (wall clock, measured)", ["quantity", "RPU network", "floating-point twin"])
+    sides = [timing.get("rpu", {}), timing.get("fp", {})]
+    table.rows.append(["training speed", *(si(side.get("chars_per_s"), "chars/s") for side in sides)])
+    table.rows.append(["characters trained", *(plain(side.get("train_chars")) for side in sides)])
+    table.rows.append(["training time", *(si(side.get("train_s"), "s") for side in sides)])
+    table.rows.append(["evaluation time", *(si(side.get("eval_s"), "s") for side in sides)])
+    wall = report.get("run", {}).get("wall_s")
+    table.note = f"Whole run (training, evaluation, estimate): {si(wall, 's')}." if isinstance(wall, (int, float)) else None
+    return table
+
+
+def run_tables(report: dict[str, Any]) -> list[Table]:
+    tables = [accuracy_table(report), network_table(report), hardware_table(report)]
+    tables += [t for t in (breakdown_table(report, "energy_J"), breakdown_table(report, "latency_s")) if t]
+    tables += [baselines_table(report), timing_table(report)]
+    return tables
+
+
+def comparison_table(labels: list[str], reports: list[dict[str, Any] | None], title: str) -> Table:
+    """Metrics down, variants across; the best value of each row in bold. A failed variant
+    (``None``) shows "failed"."""
+    metrics = metrics_of([r for r in reports if r is not None])
+    table = Table(title, ["metric", *labels])
+    for row, metric in enumerate(metrics):
+        values = [metric.value(r) if r is not None else None for r in reports]
+        cells = [metric.show(v) if r is not None else "failed" for v, r in zip(values, reports)]
+        table.rows.append([metric.label, *cells])
+        table.bold |= {(row, 1 + i) for i in best_indices(metric, values)}
+    table.note = "Best value of each row in bold (lower or higher, whichever is better for that row)."
+    return table
+
+
+__all__ = ["Table", "run_tables", "comparison_table", "flatten", "lookup"]

@@ -1,0 +1,30 @@
+"""Finished points, by the hash of their resolved workload: a point is never computed twice.
+
+Each point owns a directory ``<root>/<hash16>/``: its training checkpoints while it runs, then its
+full run report (``report.json`` written last, so its presence means finished). The same layout as
+``rpuarch run``'s output directory, so a cached point is an ordinary run a user can open.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..run import read_finished_report, write_report
+
+
+class ResultCache:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def dir_for(self, key: str) -> Path:
+        return self.root / key[:16]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The finished report of the point with resolved hash ``key``, if there is one."""
+        return read_finished_report(self.dir_for(key), key)
+
+    def put(self, key: str, report: dict[str, Any], plots: bool = True) -> Path:
+        directory = self.dir_for(key)
+        write_report(report, directory, plots=plots)
+        return directory

@@ -1,0 +1,142 @@
+"""Where the points of a sweep or comparison run: one point = a resolved workload in, a report out.
+
+A point travels as plain data (``PointTask``: the resolved workload as JSON-able dicts, its seed
+inside), so any executor can ship it to another process or machine; the worker needs no shared
+filesystem and returns the report dict. The client (``points.run_points``) writes the results
+and the cache. ``LocalExecutor`` runs points in processes on this machine; a Dask executor
+(issue 7) implements the same ``Executor`` protocol.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+from ..config import LoadedWorkload, Workload
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs to compute one point."""
+
+    key: str  # resolved sha256 of the workload: the cache key
+    label: str
+    workload: dict[str, Any]  # Workload.model_dump(mode="json") of the resolved workload
+    text: str  # the workload file's text, for the report's provenance
+    path: str | None
+    origins: dict[str, str]
+    work_dir: str | None = None  # where checkpoints may live (resumable); None: a temporary directory
+
+    @classmethod
+    def of(cls, loaded: LoadedWorkload, label: str, work_dir: Path | None = None) -> PointTask:
+        return cls(
+            key=loaded.resolved_sha256,
+            label=label,
+            workload=loaded.workload.model_dump(mode="json"),
+            text=loaded.text,
+            path=str(loaded.path) if loaded.path else None,
+            origins=dict(loaded.origins),
+            work_dir=str(work_dir) if work_dir else None,
+        )
+
+    def loaded(self) -> LoadedWorkload:
+        workload = Workload.model_validate(self.workload)
+        loaded = LoadedWorkload(
+            workload, Path(self.path) if self.path else None, self.text,
+            hashlib.sha256(self.text.encode()).hexdigest(), dict(self.origins),
+        )
+        if loaded.resolved_sha256 != self.key:
+            raise RuntimeError(f"point {self.label}: the workload changed in transit (hash {loaded.resolved_sha256[:12]} != {self.key[:12]})")
+        return loaded
+
+
+@dataclass(frozen=True)
+class PointOutcome:
+    """A finished point: its report, or why it failed (``error``: a user error's message;
+    ``crash``: an unexpected exception, with its traceback, so one bad point does not stop a sweep)."""
+
+    key: str
+    label: str
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    crash: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None
+
+
+def run_point(task: PointTask) -> PointOutcome:
+    """Compute one point: the unit of work every executor runs (in a worker, no progress bars)."""
+    from ..run import compute_report
+
+    try:
+        loaded = task.loaded()
+        if task.work_dir is not None:
+            report = compute_report(loaded, task.work_dir, resume=True, progress=False)
+        else:
+            with tempfile.TemporaryDirectory(prefix="rpuarch-point-") as work_dir:
+                report = compute_report(loaded, work_dir, resume=False, progress=False)
+        return PointOutcome(task.key, task.label, report=report)
+    except UserError as exc:
+        return PointOutcome(task.key, task.label, error=str(exc))
+    except Exception:  # a bug in one point must not lose the others; its traceback is kept
+        return PointOutcome(task.key, task.label, crash=traceback.format_exc())
+
+
+class Executor(Protocol):
+    """Runs points and yields their outcomes as they finish (in any order).
+
+    ``shares_filesystem``: workers see the client's files, so a point's checkpoints can live in
+    its cache directory and an interrupted point resumes; otherwise workers use temporary space.
+    """
+
+    name: str
+    shares_filesystem: bool
+
+    def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]: ...
+
+
+class LocalExecutor:
+    """Points in ``jobs`` processes of this machine (``jobs == 1``: in this process, in order)."""
+
+    name = "local"
+    shares_filesystem = True
+
+    def __init__(self, jobs: int = 1):
+        if jobs < 1:
+            raise UserError(f"--jobs must be at least 1, got {jobs}.")
+        self.jobs = jobs
+
+    def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]:
+        tasks = list(tasks)
+        if self.jobs == 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield run_point(task)
+            return
+        # spawn, not fork: the parent may hold threads (numba, rich) that fork would copy mid-state.
+        context = multiprocessing.get_context("spawn")
+        pool = cf.ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), mp_context=context)
+        try:
+            futures = {pool.submit(run_point, task): task for task in tasks}
+            for future in cf.as_completed(futures):
+                task = futures[future]
+                try:
+                    yield future.result()
+                except cf.process.BrokenProcessPool:  # a worker died (killed, out of memory)
+                    yield PointOutcome(task.key, task.label, crash=traceback.format_exc())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_executor(name: str, jobs: int) -> Executor:
+    if name == "local":
+        return LocalExecutor(jobs)
+    raise UserError(f"--executor {name!r} is not available here; known executors: local.")

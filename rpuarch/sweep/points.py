@@ -1,0 +1,109 @@
+"""Run a list of points (comparison variants or sweep grid points) through the cache and an executor.
+
+The client side of a study: finished points come from the cache; the others go to the executor
+as plain data; each outcome is written to the cache here, as it arrives, so an interrupted study
+keeps every point that finished. Points with the same resolved workload are computed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..config import LoadedWorkload
+from ..report.metrics import Metric
+from .cache import ResultCache
+from .executor import Executor, PointOutcome, PointTask
+
+
+@dataclass
+class PointResult:
+    label: str
+    loaded: LoadedWorkload
+    status: Literal["done", "cached", "failed"]
+    directory: Path
+    report: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.loaded.resolved_sha256
+
+    def to_dict(self, metrics: list[Metric]) -> dict[str, Any]:
+        """The point's line in comparison.json / sweep.json: status, where its report is, its numbers."""
+        return {
+            "label": self.label,
+            "status": self.status,
+            "error": self.error,
+            "resolved_sha256": self.key,
+            "report_dir": str(self.directory),
+            "metrics": {m.key: (m.value(self.report) if self.report else None) for m in metrics},
+        }
+
+
+def run_points(
+    points: list[tuple[str, LoadedWorkload]],
+    cache: ResultCache,
+    executor: Executor,
+    progress: bool = True,
+    console: Console | None = None,
+) -> list[PointResult]:
+    """Results in the order of ``points``."""
+    results: dict[str, PointResult] = {}
+    tasks: dict[str, PointTask] = {}
+    for label, loaded in points:
+        key = loaded.resolved_sha256
+        if key in results or key in tasks:
+            continue
+        report = cache.get(key)
+        if report is not None:
+            results[key] = PointResult(label, loaded, "cached", cache.dir_for(key), report)
+        else:
+            work_dir = cache.dir_for(key) if executor.shares_filesystem else None
+            tasks[key] = PointTask.of(loaded, label, work_dir)
+    by_key = {loaded.resolved_sha256: loaded for _, loaded in points}
+
+    console = console or Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]points[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(), console=console, disable=not progress, transient=False,
+    ) as bar:
+        cached = len(results)
+        counts = {"done": 0, "failed": 0}
+
+        def status() -> str:
+            return f"{counts['done']} done, {cached} cached, {counts['failed']} failed, {len(tasks) - sum(counts.values())} to go ({executor.name})"
+
+        task_id = bar.add_task("points", total=len(results) + len(tasks), completed=cached, status=status())
+        for outcome in executor.run(tasks.values()):
+            results[outcome.key] = _record(outcome, by_key[outcome.key], cache)
+            counts["failed" if results[outcome.key].status == "failed" else "done"] += 1
+            bar.update(task_id, advance=1, status=status())
+            if outcome.error or outcome.crash:
+                bar.console.print(f"[red]failed[/] {outcome.label}: {_first_line(outcome)}")
+
+    ordered = []
+    for label, loaded in points:
+        result = results[loaded.resolved_sha256]
+        ordered.append(result if result.label == label else PointResult(label, loaded, result.status, result.directory, result.report, result.error))
+    return ordered
+
+
+def _record(outcome: PointOutcome, loaded: LoadedWorkload, cache: ResultCache) -> PointResult:
+    directory = cache.dir_for(outcome.key)
+    if outcome.report is not None:
+        cache.put(outcome.key, outcome.report)
+        return PointResult(outcome.label, loaded, "done", directory, outcome.report)
+    message = outcome.error or f"unexpected error (a bug; please report it):\n{outcome.crash}"
+    return PointResult(outcome.label, loaded, "failed", directory, None, message)
+
+
+def _first_line(outcome: PointOutcome) -> str:
+    if outcome.error:
+        return outcome.error
+    lines = (outcome.crash or "").strip().splitlines()
+    return f"unexpected error: {lines[-1] if lines else '?'}"

@@ -1,0 +1,67 @@
+"""Numbers for people, and the metrics comparisons and sweeps are built from."""
+
+import math
+
+import pytest
+
+from rpuarch.report.metrics import CORE_METRICS, Metric, best_indices, lookup, metrics_of
+from rpuarch.report.units import factor, percent, plain, si
+
+
+@pytest.mark.parametrize(
+    "value, unit, text",
+    [
+        (2.5e-7, "s", "250 ns"),
+        (1.234e-12, "J", "1.23 pJ"),
+        (0.5, "W", "500 mW"),
+        (4e14, "Ops/s", "400 TOps/s"),
+        (999.96, "s", "1.00 ks"),  # rounds before choosing the prefix
+        (0, "J", "0 J"),
+        (None, "s", "n/a"),
+        (math.inf, "W", "n/a"),
+        (12.3, "mm²", "12.3 mm²"),  # not an SI-prefixed unit
+    ],
+)
+def test_si(value, unit, text):
+    assert si(value, unit) == text
+
+
+def test_plain_factor_percent():
+    assert plain(77591) == "77,591"
+    assert plain(1.23456) == "1.235"
+    assert factor(2.5) == "2.50x" and factor(None) == "n/a"
+    assert percent(0.1234) == "12.3 %"
+
+
+REPORT = {
+    "accuracy": {"rpu": {"test_loss": 2.0}, "fp": {"test_loss": 1.5, "test_bpc": 1.5 / math.log(2)}},
+    "hardware": {"power_W": 3.0, "area_mm2": float("nan")},
+    "baselines": [{"name": "cpu", "acceleration_factor": 100.0}, {"name": "gpu.v100", "acceleration_factor": 7.0}],
+}
+
+
+def test_lookup_paths_derived_values_and_baselines_by_name():
+    assert lookup(REPORT, "hardware.power_W") == 3.0
+    assert lookup(REPORT, "hardware.area_mm2") is None  # non-finite is missing, not a number
+    assert lookup(REPORT, "accuracy.gap") == pytest.approx(0.5)
+    assert lookup(REPORT, "accuracy.rpu.test_bpc") == pytest.approx(2.0 / math.log(2))
+    assert lookup(REPORT, "baselines.gpu.v100.acceleration_factor") == 7.0  # names may hold dots
+    assert lookup(REPORT, "baselines.tpu.acceleration_factor") is None
+    assert lookup(REPORT, "hardware.nothing") is None
+
+
+def test_metrics_include_every_baseline_once():
+    keys = [m.key for m in metrics_of([REPORT, REPORT])]
+    assert keys[: len(CORE_METRICS)] == [m.key for m in CORE_METRICS]
+    assert keys.count("baselines.cpu.acceleration_factor") == 1
+    assert "baselines.gpu.v100.energy_ratio" in keys
+
+
+def test_best_values_follow_the_direction_and_ties():
+    lower = Metric("a", "a", "s", "lower")
+    higher = Metric("b", "b", "x", "higher")
+    assert best_indices(lower, [3.0, 1.0, None, 1.0]) == {1, 3}
+    assert best_indices(higher, [3.0, 1.0, None]) == {0}
+    assert best_indices(lower, [2.0, 2.0]) == set()  # nothing to highlight when all agree
+    assert best_indices(Metric("c", "c", "tile", None), [1, 2]) == set()
+    assert best_indices(lower, [1.0, None]) == set()
