@@ -62,3 +62,21 @@ def draw_devices(cfg: DeviceConfig, shape: tuple[int, int], rng: np.random.Gener
         dw_min_std=float(cfg.dw_min_std),
         soft_bounds=cfg.type == "soft_bounds",
     )
+
+
+def step_once(w: np.ndarray, up: np.ndarray, down: np.ndarray, dev: DeviceArrays, rng: np.random.Generator) -> None:
+    """ONE pulse at every device flagged in ``up`` or ``down`` (boolean, like w), in place.
+
+    The definition of a pulse, with a fresh pulse-to-pulse draw xi ~ N(0, 1) per device:
+        up:   w += dw_up   * (1 + dw_min_std xi) * (1 - w / w_max  for soft bounds)
+        down: w -= dw_down * (1 + dw_min_std xi) * (1 - w / w_min  for soft bounds)
+    then the device is clipped to its own bounds.
+    """
+    noise = 1.0 + dev.dw_min_std * rng.standard_normal(w.shape)
+    up_step = dev.dw_up * noise
+    down_step = dev.dw_down * noise
+    if dev.soft_bounds:
+        up_step = up_step * (1.0 - w / dev.w_max)
+        down_step = down_step * (1.0 - w / dev.w_min)
+    w += np.where(up, up_step, 0.0) - np.where(down, down_step, 0.0)
+    np.clip(w, dev.w_min, dev.w_max, out=w)
