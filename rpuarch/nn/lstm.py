@@ -10,8 +10,8 @@ trains analog tiles and their floating-point twin.
     c_t = f * c_{t-1} + i * g;         h_t = o * tanh(c_t)
 
 The time loop calls the array once per step (the recurrence needs h_{t-1}); the element-wise
-cell work of a step is one fused numba kernel, so a step costs two small calls besides the
-array's own. Buffers are float64 like the tile numerics (at these sizes the time is per-call
+cell work of a step is a vectorised tanh plus one fused numba kernel, so a step costs a few small
+calls besides the array's own. Buffers are float64 like the tile numerics (at these sizes the time is per-call
 overhead, not arithmetic, so float32 would buy nothing and cost conversions).
 """
 
@@ -35,31 +35,44 @@ class ArrayLike(Protocol):
     def backward(self, d: np.ndarray) -> np.ndarray: ...
 
 
-@numba.njit(cache=True, fastmath=False)
-def cell_forward(a, c_prev, act, c_out, tanh_c, h_out):  # pragma: no cover - compiled
+def gate_scale(hidden: int) -> np.ndarray:
+    """Pre-scale of the pre-activations so that one tanh serves all gates:
+    sigmoid(a) = (1 + tanh(a / 2)) / 2 for i, f, o; tanh(a) for g."""
+    return np.repeat(np.array([0.5, 0.5, 1.0, 0.5], DTYPE), hidden)
+
+
+def cell_forward(a, c_prev, act, c_out, tanh_c, h_out, scale) -> None:
     """Gate activations, new cell and hidden state of one step for every stream.
 
     a: (B, 4H) pre-activations; writes act (B, 4H) = [i, f, g, o], c_out, tanh_c, h_out (B, H).
+    The gate nonlinearities are one vectorised numpy tanh (SIMD; 2x faster than scalar libm
+    calls in a compiled loop at B = 32, no slower at B = 1); the rest is one fused kernel.
     """
+    np.multiply(a, scale, out=act)
+    np.tanh(act, out=act)
+    _cell_combine(act, c_prev, c_out, tanh_c, h_out)
+
+
+@numba.njit(cache=True)
+def _cell_combine(act, c_prev, c_out, tanh_c, h_out):  # pragma: no cover - compiled
     batch, hidden = c_prev.shape
     for b in range(batch):
         for j in range(hidden):
-            i = 1.0 / (1.0 + math.exp(-a[b, j]))
-            f = 1.0 / (1.0 + math.exp(-a[b, hidden + j]))
-            g = math.tanh(a[b, 2 * hidden + j])
-            o = 1.0 / (1.0 + math.exp(-a[b, 3 * hidden + j]))
+            i = 0.5 + 0.5 * act[b, j]
+            f = 0.5 + 0.5 * act[b, hidden + j]
+            g = act[b, 2 * hidden + j]
+            o = 0.5 + 0.5 * act[b, 3 * hidden + j]
             c = f * c_prev[b, j] + i * g
             tc = math.tanh(c)
             act[b, j] = i
             act[b, hidden + j] = f
-            act[b, 2 * hidden + j] = g
             act[b, 3 * hidden + j] = o
             c_out[b, j] = c
             tanh_c[b, j] = tc
             h_out[b, j] = o * tc
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True)
 def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compiled
     """Back-propagate one step: dh (B, H) into h_t, dc (B, H) into c_t from step t + 1.
 
@@ -100,7 +113,11 @@ class LSTMLayer:
         self.array = array
         self.inputs = inputs
         self.hidden = hidden
+        self._scale = gate_scale(hidden)
         self._traces: dict[tuple[int, int], LayerTrace] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_traces": {}}  # buffers are scratch space: not in checkpoints
 
     def _trace(self, steps: int, batch: int) -> LayerTrace:
         key = (steps, batch)
@@ -135,10 +152,10 @@ class LSTMLayer:
             z[:, :, :n] = x
         trace.h[0] = h0
         trace.c[0] = c0
-        forward = self.array.forward
+        forward, scale = self.array.forward, self._scale
         for t in range(steps):
             z[t, :, n : n + hidden] = trace.h[t]
-            cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1])
+            cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1], scale)
         return trace
 
     def backward(self, trace: LayerTrace, dh_out: np.ndarray, want_dx: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,0 +1,71 @@
+"""``rpuarch train``: train the workload's LSTM on RPU tiles and as a floating-point twin.
+
+A thin shell over ``rpuarch.nn.train.train`` (imported when the command runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..config import load_workload
+from ..errors import UserError
+from . import add_overrides
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train the LSTM on RPU tiles and in floating point; write DIR/train.json",
+        description="Train the workload's LSTM on simulated RPU tiles and, on the same data in the same order, "
+        "its floating-point twin. Shows progress, prints a summary and writes DIR/train.json; checkpoints "
+        "DIR/checkpoint.pkl after every epoch and on Ctrl-C (press twice to stop at once). A diverging run "
+        "(non-finite loss) stops with exit status 2 and keeps the last good checkpoint.",
+    )
+    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
+    add_overrides(p)
+    p.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/<name>-train)")
+    p.add_argument(
+        "--resume", metavar="DIR",
+        help="continue the run checkpointed in DIR (same workload; training.epochs and training.lr may change); "
+        "ends with exactly the numbers of an uninterrupted run",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_train)
+
+
+def default_out_dir(name: str) -> Path:
+    from ..run import slug
+
+    return Path("runs") / f"{slug(name)}-train"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..nn.train import train
+    from ..report.summary import print_tables
+    from ..report.tables import accuracy_table, network_table
+
+    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    loaded = load_workload(args.workload, overrides)
+    if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+        raise UserError(f"--out {args.out} and --resume {args.resume} differ: a resumed run writes where it was checkpointed.")
+    out_dir = Path(args.resume or args.out or default_out_dir(loaded.workload.name))
+    console = Console()
+    verb = "resuming" if args.resume else "training"
+    console.print(f"[bold]rpuarch train[/] {verb} {escape(str(loaded.path))} -> {escape(str(out_dir))}")
+    try:
+        result = train(loaded, out_dir=out_dir, resume=bool(args.resume), progress=not args.quiet)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: checkpoint kept; continue with [bold]rpuarch train "
+                      f"{escape(str(loaded.path))} --resume {escape(str(out_dir))}[/] (and the same --set options)")
+        return 130
+    print_tables([accuracy_table(result), network_table(result)], console)
+    timing = result["timing"]
+    console.print(
+        f"Training speed: RPU {timing['rpu']['chars_per_s']:,.0f} char/s, floating point "
+        f"{timing['fp']['chars_per_s']:,.0f} char/s; wall time {timing['wall_s']:.1f} s."
+    )
+    console.print(f"Results: [bold]{escape(str(out_dir))}/train.json[/]")
+    return 0

@@ -1,0 +1,396 @@
+"""Train the RPU network and its floating-point twin on one workload: the Python API.
+
+``train(loaded, out_dir)`` reads the corpus, builds the network twice on the same initial
+weights (on analog tiles of the workload's device, periphery and update, and on ideal tiles with a
+perfect periphery), trains both epoch by epoch on the same windows in the same order with the same
+dropout masks, evaluates both after every epoch (the RPU one through its noisy analog forward
+pass), and returns the train.json content (docs/training.md). With ``out_dir`` it also writes
+``train.json`` and a checkpoint after every epoch (and on Ctrl-C); ``resume=True`` continues from
+that checkpoint and ends with exactly the numbers of an uninterrupted run.
+
+Random streams, all from ``workload.seed``: initial weights; tiles of the RPU network (one
+generator per physical tile: device variation, noise, pulses); tiles of the twin; dropout masks
+(the same stream for both networks). Data order is deterministic (char-rnn streams).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .. import __version__
+from ..config import PERFECT_IO, DeviceConfig, LoadedWorkload, Workload
+from ..errors import TrainingDiverged
+from ..files import atomic_write_json
+from . import checkpoint
+from .analog_matrix import TileFactory
+from .corpus import read_corpus
+from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
+from .model import CharLSTM, State, init_scale
+
+SCHEMA = "rpuarch.train/1"
+NETWORKS = ("rpu", "fp")
+LABELS = {"rpu": "RPU", "fp": "floating point"}
+BITS_PER_NAT = 1.0 / math.log(2.0)
+
+
+def tile_factory(workload: Workload, floating_point: bool) -> TileFactory:
+    """Tiles of the workload's device and periphery, or the ideal tiles of the twin."""
+    from ..device.tile import AnalogTile
+
+    device = DeviceConfig(type="ideal") if floating_point else workload.device
+    io = PERFECT_IO if floating_point else workload.io
+    update, mode = workload.update, workload.training.update_mode
+
+    def make(out_size: int, in_size: int, rng: np.random.Generator) -> AnalogTile:
+        return AnalogTile(out_size, in_size, device, io, update, rng, mode)
+
+    return make
+
+
+def build_networks(workload: Workload, vocab_size: int) -> dict[str, CharLSTM]:
+    """The RPU network and its twin, on the same initial weights (clipped to the RPU's bounds)."""
+    net, tile = workload.network, workload.tile
+    init_seed, rpu_seed, fp_seed, dropout_seed = np.random.SeedSequence(workload.seed).spawn(4)
+    models = {
+        label: CharLSTM(
+            vocab_size, net.hidden, net.layers, tile.rows, tile.cols,
+            tile_factory(workload, floating_point=label == "fp"), seed,
+            dropout=net.dropout, dropout_seed=dropout_seed,
+        )
+        for label, seed in (("rpu", rpu_seed), ("fp", fp_seed))
+    }
+    rng = np.random.default_rng(init_seed)
+    scale = init_scale(net.hidden, workload.device.w_min, workload.device.w_max)
+    weights = {m.array.name: rng.uniform(-scale, scale, (m.array.rows, m.array.cols)) for m in models["rpu"].mapping.arrays}
+    for model in models.values():
+        model.set_weights(weights)
+    return models
+
+
+# ---------------------------------------------------------------------------- run state
+@dataclass
+class NetworkRun:
+    """One of the two networks and how far its training got."""
+
+    label: str
+    model: CharLSTM
+    epochs_done: int = 0
+    window: int = 0  # next training window of the current epoch
+    state: State | None = None  # hidden state carried into that window
+    epoch_loss: float = 0.0  # summed training loss of the current epoch so far (nats)
+    epoch_chars: int = 0
+    curve: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    train_chars: int = 0
+    eval_seconds: float = 0.0
+    eval_activity: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    runs: dict[str, NetworkRun]
+    wall_seconds: float = 0.0
+    resumed: int = 0  # how many times this run was resumed
+
+
+class _Interrupt:
+    """Ctrl-C once: finish the current window (or evaluation), checkpoint, stop. Twice: stop now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):  # noqa: ARG001
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+# ---------------------------------------------------------------------------- progress display
+class _Progress:
+    def __init__(self, enabled: bool):
+        self.bar = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=False,
+            )
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+    def task(self, description: str, total: int, completed: int = 0):
+        if self.bar is None:
+            return None
+        return self.bar.add_task(description, total=max(total, 1), completed=completed, info="")
+
+    def update(self, task, completed: int, info: str) -> None:
+        if self.bar is not None and task is not None:
+            self.bar.update(task, completed=completed, info=info)
+
+
+# ---------------------------------------------------------------------------- the loops
+def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: Workload, out_dir: Path | None) -> TrainingDiverged:
+    lr = workload.training.lr
+    knobs = f"lower training.lr (now {lr:g}; try {lr / 4:g})"
+    if run.label == "rpu":
+        knobs += ", or, for the analog network, a smaller update.desired_bl or io.forward.out_noise"
+    kept = (
+        f" The last good checkpoint is kept in {out_dir}; continue from it with --resume {out_dir}"
+        " --set training.lr=...." if out_dir is not None and checkpoint.path_in(out_dir).is_file() else ""
+    )
+    error = TrainingDiverged(
+        f"training diverged: the {LABELS[run.label]} network's loss became {loss} in epoch {epoch + 1},"
+        f" window {window + 1}; nothing was written. Try: {knobs}.{kept}"
+    )
+    error.info = {"network": run.label, "epoch": epoch + 1, "window": window + 1, "loss": str(loss), "lr": lr}
+    return error
+
+
+def _train_epoch(run, batches: StreamBatches, windows: int, workload, progress, interrupt, save, out_dir) -> None:
+    lr = workload.training.lr
+    model = run.model
+    epoch = run.epochs_done
+    if run.state is None:
+        run.state = model.initial_state(batches.streams)
+    per_window = batches.chars_per_window
+    task = progress.task(f"epoch {epoch + 1} {LABELS[run.label]}", windows * per_window, run.window * per_window)
+    started = time.perf_counter()
+    chars_this_session = 0
+    while run.window < windows:
+        ids, targets = batches.window(run.window)
+        loss, state = model.train_window(ids, targets, run.state, lr)
+        if not np.isfinite(loss):
+            raise _diverged(run, epoch, run.window, loss, workload, out_dir)
+        run.state = state
+        run.window += 1
+        run.epoch_loss += loss
+        run.epoch_chars += per_window
+        chars_this_session += per_window
+        now = time.perf_counter()
+        if progress.bar is not None:
+            rate = chars_this_session / max(now - started, 1e-9)
+            progress.update(task, run.window * per_window, f"{rate:,.0f} char/s  loss {run.epoch_loss / run.epoch_chars:.3f} nats/char")
+        if interrupt.requested:
+            run.train_seconds += now - started
+            run.train_chars += chars_this_session
+            save()
+            raise KeyboardInterrupt
+    run.train_seconds += time.perf_counter() - started
+    run.train_chars += chars_this_session
+
+
+def evaluate(model: CharLSTM, ids: np.ndarray, workload: Workload) -> float:
+    """Mean cross-entropy (nats/char) of the model on ``ids`` (no dropout; noisy analog reads)."""
+    cfg = workload.training
+    batches = eval_batches(ids, cfg.eval_streams, cfg.seq_length, cfg.eval_chars)
+    state = model.initial_state(batches.streams)
+    total, count = 0.0, 0
+    for x, y in eval_windows(batches):
+        loss, state = model.loss(x, y, state)
+        total += loss
+        count += x.size
+    return total / count
+
+
+def _evaluate_epoch(run: NetworkRun, data: CharData, workload: Workload, progress) -> dict:
+    started = time.perf_counter()
+    before = {name: a.to_dict() for name, a in run.model.activity().items()}
+    task = progress.task(f"  evaluate {LABELS[run.label]}", 2)
+    losses = {}
+    for done, split in enumerate(("valid", "test")):
+        losses[split] = evaluate(run.model, data.splits[split], workload)
+        progress.update(task, done + 1, f"{split} {losses[split]:.3f} nats/char")
+    after = {name: a.to_dict() for name, a in run.model.activity().items()}
+    for name in after:
+        acc = run.eval_activity.setdefault(name, {k: 0 for k in after[name]})
+        for k in acc:
+            acc[k] += after[name][k] - before[name][k]
+    run.eval_seconds += time.perf_counter() - started
+    train_loss = run.epoch_loss / max(run.epoch_chars, 1)
+    return {
+        "epoch": run.epochs_done + 1,
+        "train_loss": train_loss,
+        "valid_loss": losses["valid"],
+        "test_loss": losses["test"],
+        "train_bpc": train_loss * BITS_PER_NAT,
+        "valid_bpc": losses["valid"] * BITS_PER_NAT,
+        "test_bpc": losses["test"] * BITS_PER_NAT,
+    }
+
+
+# ---------------------------------------------------------------------------- the API
+def load_data(workload: Workload) -> CharData:
+    return split_corpus(read_corpus(workload.dataset), workload.dataset)
+
+
+def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = False, progress: bool = True) -> dict:
+    """Train the RPU network and its floating-point twin; return (and write) the train.json content.
+
+    ``out_dir``: where train.json and checkpoint.pkl go (None: nothing is written, no checkpoints).
+    ``resume``: continue from ``out_dir``'s checkpoint (same workload; epochs and lr may change).
+    Raises UserError for bad input, TrainingDiverged (a UserError, with ``.info``) on a non-finite
+    loss, KeyboardInterrupt after checkpointing on Ctrl-C.
+    """
+    workload = loaded.workload
+    out_dir = Path(out_dir) if out_dir is not None else None
+    if resume and out_dir is None:
+        raise ValueError("resume needs out_dir, the directory holding the checkpoint")
+    data = load_data(workload)
+    cfg = workload.training
+    batches = check_trainable(data, cfg.streams, cfg.seq_length)
+    windows = min(batches.windows, cfg.max_windows_per_epoch or batches.windows)
+
+    if resume:
+        run_state: RunState = checkpoint.load(out_dir, workload, data.digest)
+        run_state.resumed += 1
+    else:
+        models = build_networks(workload, data.vocab.size)
+        run_state = RunState({label: NetworkRun(label, models[label]) for label in NETWORKS})
+
+    clock = [time.perf_counter()]
+
+    def save() -> None:
+        now = time.perf_counter()
+        run_state.wall_seconds += now - clock[0]
+        clock[0] = now
+        if out_dir is not None:
+            checkpoint.save(out_dir, workload, data.digest, run_state)
+
+    interrupt = _Interrupt()
+    with interrupt.installed(), _Progress(progress) as bar:
+        for epoch in range(cfg.epochs):
+            for label in NETWORKS:
+                run = run_state.runs[label]
+                if run.epochs_done > epoch:
+                    continue
+                _train_epoch(run, batches, windows, workload, bar, interrupt, save, out_dir)
+                run.curve.append(_evaluate_epoch(run, data, workload, bar))
+                run.epochs_done += 1
+                run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
+            save()
+            if interrupt.requested:
+                raise KeyboardInterrupt
+
+    result = build_result(loaded, data, run_state, windows, batches)
+    if out_dir is not None:
+        atomic_write_json(out_dir / "train.json", result)
+    return result
+
+
+# ---------------------------------------------------------------------------- train.json
+def _accuracy(run: NetworkRun) -> dict:
+    last = run.curve[-1]
+    return {
+        "train_loss": last["train_loss"],
+        "valid_loss": last["valid_loss"],
+        "test_loss": last["test_loss"],
+        "train_bpc": last["train_bpc"],
+        "valid_bpc": last["valid_bpc"],
+        "test_bpc": last["test_bpc"],
+        "curve": list(run.curve),
+    }
+
+
+def _activity(run: NetworkRun) -> dict:
+    """Training activity (evaluation excluded) of every array, and totals over all tiles."""
+    arrays = {}
+    for name, act in run.model.activity().items():
+        total = act.to_dict()
+        spent = run.eval_activity.get(name, {})
+        arrays[name] = {k: v - spent.get(k, 0) for k, v in total.items()}
+    keys = next(iter(arrays.values())).keys()
+    totals = {k: sum(a[k] for a in arrays.values()) for k in keys}
+    evaluation = {k: sum(a.get(k, 0) for a in run.eval_activity.values()) for k in keys}
+    return {**totals, "arrays": arrays, "evaluation": evaluation}
+
+
+def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, windows: int, batches: StreamBatches) -> dict:
+    workload = loaded.workload
+    runs = run_state.runs
+    mapping = runs["rpu"].model.mapping
+    rpu, fp = _accuracy(runs["rpu"]), _accuracy(runs["fp"])
+    return {
+        "schema": SCHEMA,
+        "workload": {
+            "name": workload.name,
+            "path": str(loaded.path) if loaded.path else None,
+            "sha256": loaded.sha256,
+            "resolved_sha256": loaded.resolved_sha256,
+            "config": workload.model_dump(mode="json"),
+        },
+        "seed": workload.seed,
+        "versions": {"rpuarch": __version__, "numpy": np.__version__, "python": platform.python_version()},
+        "data": data.summary(),
+        "network": {
+            "vocab_size": data.vocab.size,
+            "hidden": workload.network.hidden,
+            "lstm_layers": workload.network.layers,
+            "dropout": workload.network.dropout,
+            "tile": {"rows": workload.tile.rows, "cols": workload.tile.cols},
+            **mapping.to_dict(),
+        },
+        "training": {
+            "epochs": workload.training.epochs,
+            "lr": workload.training.lr,
+            "streams": batches.streams,
+            "seq_length": batches.seq_length,
+            "update_mode": workload.training.update_mode,
+            "windows_per_epoch": windows,
+            "chars_per_epoch": windows * batches.chars_per_window,
+            "loss": "cross-entropy summed over the steps of a window, averaged over the streams",
+        },
+        "accuracy": {
+            "rpu": rpu,
+            "fp": fp,
+            "unigram_test_loss": data.unigram_loss("test"),
+            "test_loss_gap": rpu["test_loss"] - fp["test_loss"],
+        },
+        "activity": _activity(runs["rpu"]),
+        "timing": {
+            "wall_s": run_state.wall_seconds,
+            **{
+                label: {
+                    "train_s": r.train_seconds,
+                    "eval_s": r.eval_seconds,
+                    "train_chars": r.train_chars,
+                    "chars_per_s": r.train_chars / r.train_seconds if r.train_seconds > 0 else None,
+                }
+                for label, r in runs.items()
+            },
+        },
+        "resumed": run_state.resumed,
+        "diverged": None,
+    }
