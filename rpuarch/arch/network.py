@@ -1,0 +1,105 @@
+"""Which network the chip runs: its arrays placed on tiles and how data flows between them.
+
+The LSTM comes from the workload (the same mapping as training, rpuarch/mapping.py); an MLP
+(e.g. the MNIST 784-256-128-10 of the 2016 paper) can be costed through the Python API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ConfigError
+from ..mapping import ArrayMapping, NetworkMapping, lstm_arrays, mlp_arrays
+
+
+@dataclass(frozen=True)
+class ArrayRole:
+    """One logical array of the network and its place in the data flow."""
+
+    mapping: ArrayMapping
+    source: int | None  # the array whose output is this array's input (None: the data)
+    recurrent: bool  # its input includes its own output of the previous step
+    backward_mvm: bool  # errors must be propagated through it to its input
+    hidden: int  # units of an LSTM layer (0 for other arrays)
+    cell: Literal["lstm", "softmax", "sigmoid"]  # what the vector unit computes from the outputs
+
+    @property
+    def name(self) -> str:
+        return self.mapping.array.name
+
+    @property
+    def kind(self) -> str:
+        return self.mapping.array.kind
+
+    @property
+    def rows(self) -> int:
+        return self.mapping.array.rows
+
+    @property
+    def cols(self) -> int:
+        return self.mapping.array.cols
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network with its mapping and its training schedule: ``streams`` independent sequences
+    (the batch), ``steps`` time steps per window (1 for an MLP), one SGD window at a time."""
+
+    label: str
+    kind: Literal["lstm", "mlp"]
+    roles: tuple[ArrayRole, ...]
+    streams: int
+    steps: int
+    unit: Literal["char", "sample"]
+
+    @property
+    def mapping(self) -> NetworkMapping:
+        return NetworkMapping(tuple(r.mapping for r in self.roles))
+
+    @property
+    def tiles(self) -> int:
+        return sum(r.mapping.tiles for r in self.roles)
+
+    @property
+    def items_per_window(self) -> int:
+        return self.streams * self.steps
+
+    def consumers(self, index: int) -> list[int]:
+        return [i for i, r in enumerate(self.roles) if r.source == index]
+
+
+def lstm_network(vocab_size: int, hidden: int, layers: int, tile_rows: int, tile_cols: int,
+                 streams: int, steps: int) -> NetworkSpec:
+    arrays = lstm_arrays(vocab_size, hidden, layers)
+    mapping = NetworkMapping.build(arrays, tile_rows, tile_cols)
+    roles = []
+    for i, m in enumerate(mapping.arrays):
+        is_lstm = m.array.kind == "lstm"
+        roles.append(ArrayRole(m, source=i - 1 if i > 0 else None, recurrent=is_lstm, backward_mvm=True,
+                               hidden=hidden if is_lstm else 0, cell="lstm" if is_lstm else "softmax"))
+    return NetworkSpec(f"LSTM{layers}-{hidden} (vocabulary {vocab_size})", "lstm", tuple(roles), streams, steps, "char")
+
+
+def mlp_network(sizes: list[int], tile_rows: int, tile_cols: int, batch: int = 1) -> NetworkSpec:
+    """Fully connected layers (sigmoid hidden units, softmax output); the first layer needs no
+    backward product (nothing consumes the error of the input)."""
+    mapping = NetworkMapping.build(mlp_arrays(sizes), tile_rows, tile_cols)
+    last = len(mapping.arrays) - 1
+    roles = tuple(
+        ArrayRole(m, source=i - 1 if i > 0 else None, recurrent=False, backward_mvm=i > 0, hidden=0,
+                  cell="softmax" if i == last else "sigmoid")
+        for i, m in enumerate(mapping.arrays)
+    )
+    return NetworkSpec("MLP " + "-".join(str(s) for s in sizes), "mlp", roles, batch, 1, "sample")
+
+
+def check_fits(network: NetworkSpec, chip_tiles: int, source: str) -> None:
+    needed = network.tiles
+    if needed > chip_tiles:
+        raise ConfigError(
+            source, "chip.tiles",
+            f"the network does not fit: {network.label} needs {needed} tiles of"
+            f" {network.roles[0].mapping.tile_rows} x {network.roles[0].mapping.tile_cols}, the chip has {chip_tiles}.",
+            f"chip.tiles >= {needed}, larger tiles (tile.rows, tile.cols), or a smaller network",
+        )

@@ -1,0 +1,230 @@
+"""What one vector of each array asks of the hardware, phase by phase.
+
+For every array and phase (forward read, backward read, rank-1 update) a ``Work``: the stages it
+passes through in order (the array's tiles, its ADC banks, its vector unit, the activation memory,
+the on-chip bus) with their durations, and the energy it charges to each component. The schedule
+strings these into a window of training; the simulation and the analytical model both read them.
+
+Resources are named ``<array>.tile``, ``<array>.adc_out`` (the ADC bank of the forward outputs,
+on the rows), ``<array>.adc_in`` (the bank of the backward outputs, on the columns),
+``<array>.vector_unit``, and the shared ``bus`` and ``memory``. The tiles of one logical array
+always work on the same vector, so they are one resource (their count is kept for utilisation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import quantities as q
+from .components import Hardware
+from .network import ArrayRole, NetworkSpec
+from .rates import ArrayRates
+
+PHASES = ("forward", "backward", "update")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage holds ``resource`` for per_vector * vectors + per_pass * passes seconds."""
+
+    resource: str
+    per_vector: float = 0.0
+    per_pass: float = 0.0
+
+    def duration(self, vectors: int, passes: int) -> float:
+        return self.per_vector * vectors + self.per_pass * passes
+
+
+@dataclass(frozen=True)
+class Work:
+    """One phase of one array for one vector (or one rank-1 update)."""
+
+    array: int
+    phase: str
+    stages: tuple[Stage, ...]
+    energy_per_vector: dict[str, float]
+    energy_per_pass: dict[str, float]  # analog passes: repeated by bound management
+    repeats: float  # mean extra passes per vector
+    ops: float  # multiply-adds counted as 2 operations, as for peak throughput
+
+    def energy(self, vectors: int, passes: int) -> dict[str, float]:
+        out = {k: v * vectors for k, v in self.energy_per_vector.items()}
+        for k, v in self.energy_per_pass.items():
+            out[k] = out.get(k, 0.0) + v * passes
+        return out
+
+
+@dataclass(frozen=True)
+class Program:
+    """The work of every array and phase, and the resources it needs."""
+
+    network: NetworkSpec
+    hardware: Hardware
+    rates: dict[str, ArrayRates]
+    works: dict[tuple[int, str], Work]
+    capacities: dict[str, int]
+    tiles_of: dict[str, int]  # resource -> physical tiles it stands for (1 for bus and memory)
+    spill_fraction: float
+    window_bytes: float
+    training: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def component_of(resource: str) -> str:
+    """The component a resource belongs to (``lstm0.adc_out`` -> ``adc``)."""
+    kind = resource.rpartition(".")[2]
+    return "adc" if kind.startswith("adc") else kind
+
+
+# ----------------------------------------------------------------------------- digital work
+def _vector_ops(role: ArrayRole, phase: str, bands: tuple[int, int], rates: ArrayRates) -> float:
+    """Element-wise operations of the vector unit for one vector (nonlinear functions count as one
+    operation: a lookup table)."""
+    rows, cols = role.rows, role.cols
+    row_bands, col_bands = bands
+    h = role.hidden
+    if phase == "forward":
+        # partial sums of the column bands, noise management (max |x|, rescale), bound-management
+        # saturation checks on every pass, then the cell.
+        ops = (col_bands - 1) * rows + cols + rows + rows * rates.bm_repeats
+        if role.cell == "lstm":
+            ops += 4 * h + 3 * h + h + h  # gate nonlinearities, c = f c + i g, tanh(c), h = o tanh(c)
+        elif role.cell == "softmax":
+            ops += 3 * rows + 1  # exp, sum, divide, loss
+        else:
+            ops += rows  # sigmoid
+        return ops
+    if phase == "backward":
+        if role.cell == "lstm":
+            ops = h + 15 * h  # dh from above and from t+1, then the gate deltas
+        elif role.cell == "softmax":
+            ops = rows  # p - onehot
+        else:
+            ops = 2 * rows  # f'(z) * error
+        if role.backward_mvm:
+            ops += rows + cols + (row_bands - 1) * cols  # noise management, partial sums
+        return ops
+    # update management: max |x|, max |d|, rescale both sides; BL management: one product
+    return 2 * (rows + cols) + 1
+
+
+def _stored_words(role: ArrayRole) -> float:
+    """Words the forward pass keeps for back-propagation: the input and the cell's activations."""
+    if role.cell == "lstm":
+        return role.cols + 5 * role.hidden  # x, four gates, cell state
+    return role.cols + role.rows  # x, activations
+
+
+# ----------------------------------------------------------------------------- the program
+def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayRates],
+                  training: bool = True) -> Program:
+    tile, chip = hardware.tile, hardware.chip
+    roles = network.roles
+    word = chip.word_bytes
+    # Activations that must wait for the update: the forward's stored words and the errors.
+    window_bytes = network.items_per_window * sum(_stored_words(r) + r.rows for r in roles) * word
+    spill = 0.0
+    notes = []
+    if training and window_bytes > chip.memory_capacity_bytes:
+        spill = 1.0 - chip.memory_capacity_bytes / window_bytes
+        notes.append(
+            f"activation memory: a window needs {window_bytes / 1e6:.3g} MB, the chip has"
+            f" {chip.memory_capacity_bytes / 1e6:.3g} MB; {spill:.0%} of the traffic goes off chip."
+        )
+
+    works: dict[tuple[int, str], Work] = {}
+    capacities: dict[str, int] = {"bus": chip.bus_links, "memory": chip.memory_ports}
+    tiles_of: dict[str, int] = {"bus": 1, "memory": 1}
+    for index, role in enumerate(roles):
+        m = role.mapping
+        blocks = m.blocks
+        row_bands, col_bands = m.grid
+        r = rates[role.name]
+        name = role.name
+        for kind in ("tile", "adc_out", "adc_in", "vector_unit"):
+            capacities[f"{name}.{kind}"] = 1
+            tiles_of[f"{name}.{kind}"] = m.tiles
+        max_block_rows = max(b.shape[0] for b in blocks)
+        max_block_cols = max(b.shape[1] for b in blocks)
+        devices = sum(b.shape[0] * b.shape[1] for b in blocks)
+        vu_rate = tile.vector_ops_per_s * m.tiles
+
+        # ---- forward: drive cols lines of each row band, read rows lines of each column band
+        ops_f = _vector_ops(role, "forward", m.grid, r)
+        stored = _stored_words(role) * word
+        mem_s, mem_J = chip.memory_cost(stored, spill)
+        stages = [
+            Stage(f"{name}.tile", per_pass=tile.t_int_s),
+            Stage(f"{name}.adc_out", per_pass=q.adc_time_s(max_block_rows, tile.lines_per_adc, tile.adc_sample_rate)),
+            Stage(f"{name}.vector_unit", per_vector=ops_f / vu_rate),
+        ]
+        energy_vec = {"vector_unit": ops_f * tile.vector_op_J}
+        if training:
+            stages.append(Stage("memory", per_vector=mem_s))
+            energy_vec["memory"] = mem_J
+        if network.consumers(index):
+            words = role.hidden if role.cell == "lstm" else role.rows
+            bus_s, bus_J = chip.bus_cost(words)
+            stages.append(Stage("bus", per_vector=bus_s))
+            energy_vec["bus"] = bus_J
+        energy_pass = {
+            "dac": row_bands * role.cols * tile.dac_J["forward"],
+            "array_read": devices * tile.device_read_J
+            + row_bands * role.cols * tile.line_charge_J(tile.rows, tile.read_voltage_V),
+            "integrator": col_bands * role.rows * tile.integrator_J,
+            "adc": col_bands * role.rows * tile.adc_J["forward"],
+        }
+        works[(index, "forward")] = Work(index, "forward", tuple(stages), energy_vec, energy_pass,
+                                         r.bm_repeats, 2.0 * role.rows * role.cols)
+        if not training:
+            continue
+
+        # ---- backward: memory (read activations, write errors), deltas, read through W^T
+        ops_b = _vector_ops(role, "backward", m.grid, r)
+        mem_s, mem_J = chip.memory_cost(stored + role.rows * word, spill)
+        stages = [Stage("memory", per_vector=mem_s), Stage(f"{name}.vector_unit", per_vector=ops_b / vu_rate)]
+        energy_vec = {"memory": mem_J, "vector_unit": ops_b * tile.vector_op_J}
+        energy_pass = {}
+        if role.backward_mvm:
+            stages += [
+                Stage(f"{name}.tile", per_pass=tile.t_int_s),
+                Stage(f"{name}.adc_in", per_pass=q.adc_time_s(max_block_cols, tile.lines_per_adc, tile.adc_sample_rate)),
+            ]
+            energy_pass = {
+                "dac": col_bands * role.rows * tile.dac_J["backward"],
+                "array_read": devices * tile.device_read_J
+                + col_bands * role.rows * tile.line_charge_J(tile.cols, tile.read_voltage_V),
+                "integrator": row_bands * role.cols * tile.integrator_J,
+                "adc": row_bands * role.cols * tile.adc_J["backward"],
+            }
+            if role.source is not None:
+                source = roles[role.source]
+                words = source.hidden if source.cell == "lstm" else source.rows
+                bus_s, bus_J = chip.bus_cost(words)
+                stages.append(Stage("bus", per_vector=bus_s))
+                energy_vec["bus"] = bus_J
+        works[(index, "backward")] = Work(index, "backward", tuple(stages), energy_vec, energy_pass, 0.0,
+                                          2.0 * role.rows * role.cols if role.backward_mvm else 0.0)
+
+        # ---- update: read x and d, translate to pulse trains, pulse the array
+        ops_u = _vector_ops(role, "update", m.grid, r)
+        mem_s, mem_J = chip.memory_cost((role.rows + role.cols) * word, spill)
+        x_lines = row_bands * role.cols
+        d_lines = col_bands * role.rows
+        pulses_x = r.x_pulse_fraction * r.bl * x_lines
+        pulses_d = r.d_pulse_fraction * r.bl * d_lines
+        stages = (
+            Stage("memory", per_vector=mem_s),
+            Stage(f"{name}.vector_unit", per_vector=ops_u / vu_rate),
+            Stage(f"{name}.tile", per_vector=q.update_time_s(r.bl, tile.t_pulse_s)),
+        )
+        energy_vec = {
+            "memory": mem_J,
+            "vector_unit": ops_u * tile.vector_op_J,
+            "pulse_generation": (x_lines + d_lines) * r.bl * tile.slot_J,
+            "array_update": pulses_x * tile.pulse_J(tile.rows) + pulses_d * tile.pulse_J(tile.cols)
+            + r.coincidences_per_device * role.rows * role.cols * tile.coincidence_extra_J,
+        }
+        works[(index, "update")] = Work(index, "update", stages, energy_vec, {}, 0.0, 2.0 * role.rows * role.cols)
+
+    return Program(network, hardware, rates, works, capacities, tiles_of, spill, window_bytes, training, tuple(notes))

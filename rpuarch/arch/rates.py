@@ -1,0 +1,88 @@
+"""Activity rates per array: what a forward pass and an update do on average.
+
+From the counters a training run measured (train.json's ``activity``: TileActivity totals and,
+per logical array, ``arrays.<name>``) when there are any, else from the workload's expected
+``activity`` section. Counters of an array are taken per logical array: vectors and updates
+count logical vectors, pulses and coincidences are summed over its tiles' lines and devices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..config.workload import ActivityConfig
+from ..device.activity import TileActivity
+from .network import NetworkSpec
+
+
+@dataclass(frozen=True)
+class ArrayRates:
+    bm_repeats: float  # extra analog forward passes per vector (bound management)
+    bl: float  # mean pulse-train length of an update
+    x_pulse_fraction: float  # pulses per input line per BL slot
+    d_pulse_fraction: float  # pulses per output line per BL slot
+    coincidences_per_device: float  # device steps per device per rank-1 update
+    saturation: float | None  # fraction of forward outputs still clipped (measured only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
+    coincidences = expected.coincidence_rate
+    if coincidences is None:
+        coincidences = desired_bl * expected.x_pulse_fraction * expected.d_pulse_fraction
+    rates = ArrayRates(expected.bm_repeats, float(desired_bl), expected.x_pulse_fraction,
+                       expected.d_pulse_fraction, coincidences, None)
+    return {role.name: rates for role in network.roles}
+
+
+def measured_rates(network: NetworkSpec, activity: dict[str, Any], expected: ActivityConfig,
+                   desired_bl: int) -> tuple[dict[str, ArrayRates], list[str]]:
+    """Rates from measured counters; arrays without counters share the pooled totals."""
+    notes: list[str] = []
+    fallback = expected_rates(network, expected, desired_bl)
+    per_array = activity.get("arrays") or {}
+    totals = TileActivity.from_dict(activity)
+    roles = network.roles
+    out: dict[str, ArrayRates] = {}
+    for role in roles:
+        if role.name in per_array:
+            counts = TileActivity.from_dict(per_array[role.name])
+            share = 1.0
+            rows, cols, weights = role.rows, role.cols, role.rows * role.cols
+        else:
+            # Pooled: every array of the network sees one update per (step, stream), so the totals
+            # divide evenly by the number of arrays; lines and devices are those of all arrays.
+            counts, share = totals, 1.0 / len(roles)
+            rows = sum(r.rows for r in roles)
+            cols = sum(r.cols for r in roles)
+            weights = sum(r.rows * r.cols for r in roles)
+        out[role.name] = _rates_of(counts, share, rows, cols, weights, fallback[role.name], role.name, notes)
+    if not per_array:
+        notes.append("activity: no per-array counters; every array uses the network's pooled rates.")
+    return out, notes
+
+
+def _rates_of(c: TileActivity, share: float, rows: int, cols: int, weights: int, fallback: ArrayRates,
+              name: str, notes: list[str]) -> ArrayRates:
+    repeats = c.forward_repeats / c.forward_vectors if c.forward_vectors else fallback.bm_repeats
+    saturation = c.forward_saturated / c.forward_outputs if c.forward_outputs else None
+    updates = c.updates * share
+    if updates <= 0 or c.update_bl <= 0:
+        notes.append(f"activity: {name} has no measured pulsed updates; its update uses the expected activity.")
+        return ArrayRates(repeats, fallback.bl, fallback.x_pulse_fraction, fallback.d_pulse_fraction,
+                          fallback.coincidences_per_device, saturation)
+    bl = c.update_bl * share / updates
+    x_fraction = _clipped(c.x_pulses / (updates * bl * cols), f"{name} x pulse fraction", notes)
+    d_fraction = _clipped(c.d_pulses / (updates * bl * rows), f"{name} d pulse fraction", notes)
+    coincidences = min(c.coincidences / (updates * weights), bl)
+    return ArrayRates(repeats, bl, x_fraction, d_fraction, coincidences, saturation)
+
+
+def _clipped(value: float, what: str, notes: list[str]) -> float:
+    if value > 1.0:
+        notes.append(f"activity: measured {what} {value:.3g} exceeds 1 (one pulse per slot); clipped to 1.")
+        return 1.0
+    return value
