@@ -32,8 +32,12 @@ def reference_update(
     dev: DeviceArrays,
     rng: np.random.Generator,
 ) -> UpdateStats:
-    """Apply the rank-1 updates of x (n, in) and d (n, out) to w (out, in) pulse by pulse."""
+    """Apply the rank-1 updates of x (n, in) and d (n, out) to w (out, in) pulse by pulse.
+
+    ``w`` may also be (R, out, in): R independent replicates of the same devices under the same
+    updates, each with its own pulse trains and noise (for statistics; stats are summed)."""
     stats = UpdateStats()
+    lead = w.shape[:-2]
     for xk, dk in zip(x, d):
         bl, a, b = pulse_scales(float(np.abs(xk).max()), float(np.abs(dk).max()), lr, dw_min, update)
         stats.updates += 1
@@ -42,9 +46,9 @@ def reference_update(
         p_d = np.minimum(a * np.abs(dk), 1.0)
         goes_up = (dk[:, None] * xk[None, :]) < 0
         for _ in range(bl):
-            fire_x = rng.random(xk.size) < p_x
-            fire_d = rng.random(dk.size) < p_d
-            coincide = fire_d[:, None] & fire_x[None, :]
+            fire_x = rng.random(lead + (xk.size,)) < p_x
+            fire_d = rng.random(lead + (dk.size,)) < p_d
+            coincide = fire_d[..., :, None] & fire_x[..., None, :]
             stats.x_pulses += int(fire_x.sum())
             stats.d_pulses += int(fire_d.sum())
             stats.coincidences += int(coincide.sum())

@@ -1,0 +1,225 @@
+"""The pulsed update: management, the closed forms, and the fast paths against the per-pulse reference.
+
+Statistical tests use fixed seeds. Each states its tolerance: z-scores of means against a known
+standard error with |z| < 4.5 over N devices (false-alarm probability <= N * 6.8e-6), and pooled
+variance ratios within 15 % (their standard error is 2-3 % at the sample sizes used).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from rpuarch.config import DeviceConfig, UpdateConfig
+from rpuarch.device import kernels, pulses
+from rpuarch.device.devices import draw_devices, step_once
+from rpuarch.device.reference import reference_update
+
+GV2016 = DeviceConfig()  # the gokmen-vlasov-2016 values are the model defaults
+PLAIN = DeviceConfig(dw_min_dtod=0, up_down_dtod=0, w_max_dtod=0, w_min_dtod=0)  # no device spread
+UP = UpdateConfig(desired_bl=10)
+IMPLEMENTATIONS = ["numba-exact", "numpy-exact", "numba-aggregated", "numpy-aggregated", "reference"]
+
+
+def run(impl, w, x, d, lr, cfg, dev, rng, up=UP):
+    if impl == "reference":
+        return reference_update(w, x, d, lr, cfg.dw_min, up, dev, rng)
+    backend, mode = impl.split("-")
+    if backend == "numba":
+        return kernels.update(w, x, d, lr, cfg.dw_min, up, dev, rng, aggregate=mode == "aggregated")
+    apply = pulses.aggregated_update if mode == "aggregated" else pulses.exact_update
+    return apply(w, x, d, lr, cfg.dw_min, up, dev, rng)
+
+
+# ----------------------------------------------------------------------------- management
+@pytest.mark.parametrize("x_amax, d_amax, lr", [(1.0, 0.05, 0.05), (0.8, 0.002, 0.05), (1.0, 0.3, 0.05), (0.3, 1.0, 0.01)])
+def test_pulse_scales_follow_update_and_bl_management(x_amax, d_amax, lr):
+    bl, a, b = pulses.pulse_scales(x_amax, d_amax, lr, 0.001, UP)
+    k = lr * x_amax * d_amax / 0.001
+    assert bl == max(1, min(10, math.ceil(k)))
+    # the largest x gets probability sqrt(k / BL), capped at 1 when BL was capped
+    assert b * x_amax == pytest.approx(min(1.0, math.sqrt(k / bl)))
+    if k <= 10:  # uncapped: E[coincidences] = BL * A * B * |x d| = lr |x d| / dw_min exactly
+        assert bl * a * b == pytest.approx(lr / 0.001)
+        assert a * d_amax == pytest.approx(b * x_amax)  # update management balances the two sides
+    else:  # capped: the x side saturates at 1 and the d side beyond it (clipped to 1 in the trains)
+        assert a * d_amax > 1.0
+
+
+def test_pulse_scales_without_management_and_degenerate_inputs():
+    plain = UpdateConfig(desired_bl=10, update_management=False, update_bl_management=False)
+    bl, a, b = pulses.pulse_scales(1.0, 1.0, 0.005, 0.001, plain)
+    assert bl == 10 and a == b == pytest.approx(math.sqrt(0.005 / 0.01))
+    assert pulses.pulse_scales(1.0, 1.0, 0.05, 0.001, plain) == (50, 1.0, 1.0)  # lr > BL dw_min
+    assert pulses.pulse_scales(0.0, 1.0, 0.05, 0.001, UP)[0] == 0
+    assert pulses.pulse_scales(1.0, 0.0, 0.05, 0.001, UP)[0] == 0
+
+
+# ----------------------------------------------------------------------------- E[dW]
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_mean_update_is_minus_lr_d_x_far_from_bounds(impl):
+    """Symmetric device without spread: E[dW] = -lr d x per rank-1 update.
+
+    40 blocks of 50 identical updates, each block from W = 0 (at most 0.125 of movement, far
+    from the 0.6 bounds). Per update n_ij ~ Binomial(BL, p_j q_i) exactly, so
+    Var(dW_ij) = dw_min^2 BL pq (1 - pq + dw_min_std^2); z-scores use that standard error."""
+    cfg = PLAIN
+    x = np.linspace(-1, 1, 9)[None, :]  # includes x = 0: those devices must not move at all
+    d = 0.05 * np.array([[1.0, -0.5, 0.25, -1.0, 0.75, 0.1]])
+    lr, blocks, per_block = 0.05, 40, 50
+    dev = draw_devices(cfg, (6, 9), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    total = np.zeros((6, 9))
+    for _ in range(blocks):
+        w = np.zeros((6, 9))
+        run(impl, w, np.repeat(x, per_block, 0), np.repeat(d, per_block, 0), lr, cfg, dev, rng)
+        total += w
+    n = blocks * per_block
+    mean = total / n
+    expected = -lr * d.T @ x
+    bl, a, b = pulses.pulse_scales(1.0, 0.05, lr, cfg.dw_min, UP)
+    pq = np.minimum(a * np.abs(d.T), 1) * np.minimum(b * np.abs(x), 1)
+    np.testing.assert_allclose(bl * pq * cfg.dw_min, np.abs(expected), rtol=1e-12)  # no clipped probability
+    se = cfg.dw_min * np.sqrt(bl * pq * (1 - pq + cfg.dw_min_std**2) / n)
+    zero = x[0] == 0
+    assert np.all(mean[:, zero] == 0)
+    z = (mean[:, ~zero] - expected[:, ~zero]) / se[:, ~zero]
+    assert np.max(np.abs(z)) < 4.5, z
+
+
+@pytest.mark.parametrize("gamma", [0.05, -0.05, 0.0])
+def test_asymmetry_drift_sign_and_size(gamma):
+    """Up steps (1 + gamma) dw_min, down steps (1 - gamma) dw_min: under updates that are zero
+    on average (d and -d alternating) each coincidence drifts the weight by gamma dw_min on average.
+
+    64 devices, ~1000 coincidences each: the drift gamma * dw_min * N ~ 0.05 against a noise of
+    dw_min sqrt(N) ~ 0.032 per device, 0.004 for the mean over devices (tolerance 5 of those)."""
+    cfg = PLAIN.model_copy(update={"up_down": gamma, "dw_min_std": 0.0})
+    rng = np.random.default_rng(7)
+    dev = draw_devices(cfg, (8, 8), rng)
+    x = rng.uniform(-1, 1, (1, 8))
+    d = 0.04 * rng.uniform(-1, 1, (1, 8))
+    signs = np.where(np.arange(800) % 2 == 0, 1.0, -1.0)[:, None]
+    w = np.zeros((8, 8))
+    stats = kernels.update(w, np.repeat(x, 800, 0), signs * d, 0.05, cfg.dw_min, UP, dev, rng, aggregate=False)
+    per_device = stats.coincidences / 64
+    expected = gamma * cfg.dw_min * per_device
+    noise = cfg.dw_min * math.sqrt(per_device) / 8
+    assert abs(w.mean() - expected) < 5 * noise
+    if gamma:
+        assert np.sign(w.mean()) == np.sign(gamma)
+        assert w.mean() / expected == pytest.approx(1, abs=0.4)
+
+
+# ----------------------------------------------------------------------------- agreement
+def _replicates(impl, cfg, replicates, seed):
+    """Final weights of a fixed 40-update sequence that drives devices into their bounds."""
+    rng = np.random.default_rng(3)
+    dev = draw_devices(cfg, (10, 8), rng)
+    w0 = np.clip(rng.uniform(-0.5, 0.5, (10, 8)), dev.w_min, dev.w_max)
+    # A consistent sign per row and column: every device is pushed one way, up to 10 steps per
+    # update (BL capped at 10 by lr = 0.5), about 0.3 in all: many devices reach their bound.
+    x = rng.uniform(0.2, 1, (40, 8)) * np.sign(rng.normal(size=(1, 8)))
+    d = np.abs(rng.normal(0, 0.05, (40, 10))) * np.sign(rng.normal(size=(1, 10)))
+    noise = np.random.default_rng(seed)
+    out = np.repeat(w0[None], replicates, 0)
+    if impl == "reference":  # vectorised over the independent replicates
+        run(impl, out, x, d, 0.5, cfg, dev, noise)
+    else:
+        for w in out:
+            run(impl, w, x, d, 0.5, cfg, dev, noise)
+    return out, dev
+
+
+def _assert_same_distribution(a, b):
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    var_a, var_b = a.var(0, ddof=1), b.var(0, ddof=1)
+    se = np.sqrt((var_a + var_b) / a.shape[0])
+    moving = se > 0
+    assert np.all(mean_a[~moving] == mean_b[~moving])
+    z = (mean_a[moving] - mean_b[moving]) / se[moving]
+    assert np.max(np.abs(z)) < 4.5, np.sort(np.abs(z))[-5:]
+    assert var_a.sum() / var_b.sum() == pytest.approx(1, abs=0.15)
+
+
+@pytest.mark.parametrize("device_type", ["constant_step", "soft_bounds"])
+@pytest.mark.parametrize("impl", ["numba-exact", "numpy-exact"])
+def test_exact_paths_match_the_per_pulse_reference_at_the_bounds(impl, device_type):
+    """Clipping n steps once equals clipping every step (exact, hard bounds) and the soft-bounds
+    closed form (exact mean, first-order noise) match pulse-by-pulse updating: 200 replicates,
+    80 devices, many of them pushed into their bounds."""
+    cfg = GV2016.model_copy(update={"type": device_type})
+    fast, dev = _replicates(impl, cfg, 200, seed=11)
+    slow, _ = _replicates("reference", cfg, 200, seed=12)
+    hit = np.isclose(fast, dev.w_max) | np.isclose(fast, dev.w_min)
+    if device_type == "constant_step":
+        assert hit.mean() > 0.1  # the bounds matter in this sequence (14 % of final weights)
+    _assert_same_distribution(fast, slow)
+
+
+@pytest.mark.parametrize("device_type", ["constant_step", "soft_bounds"])
+def test_numba_and_numpy_aggregated_paths_agree(device_type):
+    cfg = GV2016.model_copy(update={"type": device_type})
+    fast, _ = _replicates("numba-aggregated", cfg, 200, seed=21)
+    slow, _ = _replicates("numpy-aggregated", cfg, 200, seed=22)
+    _assert_same_distribution(fast, slow)
+
+
+def test_activity_counts_match_between_paths():
+    """Pulses, coincidences and BL counted by the kernel, numpy and the reference agree in mean."""
+    cfg = GV2016
+    rng = np.random.default_rng(5)
+    dev = draw_devices(cfg, (12, 9), rng)
+    x, d = rng.uniform(-1, 1, (300, 9)), rng.normal(0, 0.03, (300, 12))
+    counts = {}
+    for impl in IMPLEMENTATIONS:
+        s = run(impl, np.zeros((12, 9)), x, d, 0.05, cfg, dev, np.random.default_rng(6))
+        counts[impl] = s
+    ref = counts["reference"]
+    for impl, s in counts.items():
+        assert s.updates == 300 and s.bl == ref.bl  # BL is deterministic given x and d
+        for name in ("x_pulses", "d_pulses", "coincidences"):
+            # Poisson-like counts of thousands: 5 % is > 4 standard errors.
+            assert getattr(s, name) == pytest.approx(getattr(ref, name), rel=0.05), (impl, name)
+
+
+# ----------------------------------------------------------------------------- closed forms
+def test_soft_bounds_closed_form_is_exact_without_noise():
+    cfg = DeviceConfig(type="soft_bounds", dw_min_std=0.0)
+    rng = np.random.default_rng(2)
+    dev = draw_devices(cfg, (4, 5), rng)
+    w = np.clip(rng.uniform(-0.3, 0.3, (4, 5)), dev.w_min, dev.w_max)  # a device is within its bounds
+    n_up = rng.integers(0, 40, (4, 5)).astype(float)
+    stepwise = w.copy()
+    for k in range(40):
+        step_once(stepwise, n_up > k, np.zeros_like(w, bool), dev, rng)
+    closed = w.copy()
+    pulses.apply_counts(closed, n_up, np.zeros_like(w), dev, rng)
+    np.testing.assert_allclose(closed, stepwise, rtol=0, atol=1e-12)
+
+
+def test_hard_bounds_without_noise_count_exactly():
+    cfg = PLAIN.model_copy(update={"dw_min_std": 0.0})
+    dev = draw_devices(cfg, (2, 2), np.random.default_rng(0))
+    w = np.array([[0.0, 0.0], [0.599, -0.599]])
+    pulses.apply_counts(w, np.array([[3.0, 0], [5, 0]]), np.array([[0, 7.0], [0, 5]]), dev, np.random.default_rng(0))
+    np.testing.assert_allclose(w, [[0.003, -0.007], [0.6, -0.6]], atol=1e-15)
+
+
+def test_kernel_normal_draws_are_standard_normal():
+    """The kernel's ziggurat: 400,000 draws; mean and variance within 5 standard errors,
+    tail mass beyond 3 sigma within 10 % (expected 1080 draws, Poisson sd 33)."""
+    from numba import njit
+
+    @njit
+    def draw(n, state):
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = kernels._normal(state)
+        return out
+
+    z = draw(400_000, np.array([12345, 678, 91011, 1213], dtype=np.uint64))
+    assert abs(z.mean()) < 5 / math.sqrt(z.size)
+    assert abs(z.var() - 1) < 5 * math.sqrt(2 / z.size)
+    assert np.mean(np.abs(z) > 3) == pytest.approx(2 * 0.0013499, rel=0.1)
+    assert np.mean(np.abs(z) > 3.7) > 0  # the tail beyond the ziggurat's base strip is drawn
