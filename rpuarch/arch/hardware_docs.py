@@ -1,0 +1,95 @@
+"""The generated parts of docs/hardware.md: the parameter reference and the paper comparison.
+
+``python -m rpuarch.arch.hardware_docs`` rewrites the generated blocks of docs/hardware.md from
+the pydantic models, the presets and fresh estimates; ``--check`` exits 1 when the file differs
+from what they say today (a test runs it), so no number in those blocks is ever typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..config import load_preset
+from ..config.hardware import BaselineConfig, ChipConfig, TileConfig
+from ..config.loader import REPO_ROOT
+from ..config.workload import ActivityConfig
+from ..report.fields import walk
+from .paper_table import render, rows
+
+DOC_PATH = REPO_ROOT / "docs" / "hardware.md"
+BLOCKS = ("parameters", "paper-table")
+
+
+def markers(name: str) -> tuple[str, str]:
+    return (f"<!-- BEGIN GENERATED {name}: python -m rpuarch.arch.hardware_docs -->",
+            f"<!-- END GENERATED {name} -->")
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def parameter_tables() -> str:
+    """Every hardware field: meaning, unit, range, the 2016 presets' value and its source."""
+    tile_sources = load_preset("tile", "gokmen-vlasov-2016", "docs").sources
+    chip_sources = load_preset("chip", "rpu-2016", "docs").sources
+    sections = [
+        ("tile", TileConfig, TileConfig(preset="gokmen-vlasov-2016"), tile_sources,
+         "One tile: the `gokmen-vlasov-2016` preset's values (also the defaults)."),
+        ("chip", ChipConfig, ChipConfig(preset="rpu-2016"), chip_sources,
+         "The chip: the `rpu-2016` preset's values (also the defaults)."),
+        ("activity", ActivityConfig, ActivityConfig(), {},
+         "Expected activity, used when no training run measured it (defaults are assumptions)."),
+        ("baselines[]", BaselineConfig, None, {},
+         "A digital baseline; the presets under models/baselines/ give their sources."),
+    ]
+    out = []
+    for prefix, model, defaults, sources, intro in sections:
+        out.append(f"\n#### `{prefix}`\n\n{intro}\n\n| field | unit | range | value | meaning | source |\n|---|---|---|---|---|---|\n")
+        for row in walk(model, defaults, f"{prefix}."):
+            source = sources.get(row.path, "")
+            out.append(f"| `{row.path}` | {row.unit or '-'} | {_cell(row.kind)} | `{_cell(row.default)}` |"
+                       f" {_cell(row.description)} | {_cell(source)} |\n")
+    return "".join(out).lstrip("\n")
+
+
+def generated(name: str) -> str:
+    body = parameter_tables() if name == "parameters" else render(rows())
+    begin, end = markers(name)
+    return f"{begin}\n{body.rstrip()}\n{end}"
+
+
+def splice(document: str, name: str, block: str) -> str:
+    begin, end = markers(name)
+    start, stop = document.index(begin), document.index(end) + len(end)
+    return document[:start] + block + document[stop:]
+
+
+def updated_document() -> tuple[str, str]:
+    current = DOC_PATH.read_text(encoding="utf-8")
+    text = current
+    for name in BLOCKS:
+        text = splice(text, name, generated(name))
+    return current, text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rpuarch.arch.hardware_docs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 when docs/hardware.md is out of date")
+    args = parser.parse_args(argv)
+    current, text = updated_document()
+    if args.check:
+        if text != current:
+            print(f"{DOC_PATH} is out of date: run python -m rpuarch.arch.hardware_docs", file=sys.stderr)
+            return 1
+        return 0
+    from ..files import atomic_write_text
+
+    atomic_write_text(DOC_PATH, text)
+    print(f"wrote {DOC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""``rpuarch estimate``: outputs on success, exit status 2 and nothing written on bad hardware."""
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from rpuarch.cli import main
+
+WORKLOAD = """\
+name: cli-test
+dataset: {name: tinyshakespeare, max_chars: 5000}
+network: {layers: 1, hidden: 8, vocab_size: 20}
+training: {streams: 2, seq_length: 5}
+baselines: [xeon-e5-2699v4, v100]
+"""
+
+
+@pytest.fixture
+def workload_file(tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text(WORKLOAD)
+    return path
+
+
+def test_estimate_writes_json_and_a_valid_trace(workload_file, tmp_path, capsys):
+    out, trace = tmp_path / "out" / "estimate.json", tmp_path / "trace.json"
+    status = main(["estimate", str(workload_file), "--json", str(out), "--trace", str(trace)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "acceleration factor" in printed and "V100" in printed
+    result = json.loads(out.read_text())
+    assert result["hardware"]["tiles"] == 2
+    assert {b["name"] for b in result["baselines"]} == {"Xeon E5-2699 v4", "V100"}
+    events = json.loads(trace.read_text())["traceEvents"]
+    spans = [e for e in events if e["ph"] == "X"]
+    assert spans and all(e["dur"] > 0 for e in spans)
+    assert {e["cat"] for e in spans} == {"forward", "backward", "update"}
+    # Events of one track never overlap (one unit of a resource does one thing at a time).
+    by_track = defaultdict(list)
+    for e in spans:
+        by_track[e["tid"]].append((e["ts"], e["ts"] + e["dur"]))
+    for intervals in by_track.values():
+        intervals.sort()
+        assert all(b[0] >= a[1] - 1e-9 for a, b in zip(intervals, intervals[1:]))
+
+
+@pytest.mark.parametrize("override, field", [
+    ("chip.tiles=0", "chip.tiles"),
+    ("tile.adc.energy_pJ=-1", "tile.adc.energy_pJ"),
+    ("chip.memory.energy_pJ_per_byte=-0.5", "chip.memory.energy_pJ_per_byte"),
+    ("io.forward.out_bits=16", "tile.adc.sample_rate_MSps"),
+    ("tile.rows=16", "chip.tiles"),
+    ("network.vocab_size=null", "network.vocab_size"),
+])
+def test_bad_hardware_exits_2_and_writes_nothing(workload_file, tmp_path, capsys, override, field):
+    out, trace = tmp_path / "estimate.json", tmp_path / "trace.json"
+    extra = ["--set", "chip.tiles=3"] if override == "tile.rows=16" else []
+    status = main(["estimate", str(workload_file), "--set", override, *extra, "--json", str(out), "--trace", str(trace)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err
+    assert not out.exists() and not trace.exists()
+    assert list(tmp_path.iterdir()) == [workload_file]

@@ -1,0 +1,149 @@
+"""The estimate API: its output schema, measured vs expected activity, inputs and errors."""
+
+import pytest
+
+from rpuarch.arch.estimate import estimate, estimate_network
+from rpuarch.arch.network import mlp_network
+from rpuarch.errors import ConfigError
+
+from archtest_helpers import workload
+
+SMALL = {"network": {"layers": 1, "hidden": 8, "vocab_size": 20}, "training": {"streams": 2, "seq_length": 5}}
+ISSUE_KEYS = (
+    "tiles", "area_mm2", "peak_ops_per_s", "array_cycle_s", "latency_per_char_s", "epoch_time_s",
+    "energy_per_char_J", "power_W", "ops_per_s_per_W", "utilization", "breakdown",
+)
+
+
+def small(**more):
+    sections = {**SMALL, **more}
+    return workload(**sections)
+
+
+def test_output_schema_and_baseline_arithmetic():
+    result = estimate(small(baselines=["xeon-e5-2699v4", "v100", "h100"]), train_chars=1000)
+    hw = result["hardware"]
+    for key in ISSUE_KEYS:
+        assert key in hw, key
+    assert set(hw["breakdown"]) >= {"energy_J", "latency_s"}
+    assert set(hw["breakdown"]["latency_s"]) >= {"tile", "adc", "vector_unit"}
+    assert set(hw["breakdown"]["energy_J"]["adc"]) == {"forward", "backward"}
+    assert hw["activity"]["source"] == "workload"
+    assert hw["windows_per_epoch"] == 1000 // 10 and hw["items_per_epoch"] == 1000
+    assert [b["name"] for b in result["baselines"]] == ["Xeon E5-2699 v4", "V100", "H100"]
+    for b in result["baselines"]:
+        assert b["acceleration_factor"] == pytest.approx(b["epoch_time_s"] / hw["epoch_time_s"])
+        assert b["energy_ratio"] == pytest.approx(b["energy_J"] / hw["epoch_energy_J"])
+        assert b["energy_J"] == pytest.approx(b["power_W"] * b["epoch_time_s"])
+    # Power is energy over time in steady state; the breakdown adds up to the energy per window.
+    window_J = sum(sum(p.values()) for p in hw["breakdown"]["energy_J"].values())
+    assert window_J == pytest.approx(hw["energy_per_char_J"] * 10)
+    assert hw["power_W"] == pytest.approx(window_J / hw["window_time_s"])
+
+
+def test_same_workload_same_numbers():
+    a = estimate(small(), train_chars=500)
+    b = estimate(small(), train_chars=500)
+    a["hardware"]["simulation"].pop("wall_s"), b["hardware"]["simulation"].pop("wall_s")
+    assert a == b
+
+
+def counters(forward_repeats=0, coincidences=0):
+    """What training measures: 100 forward vectors and 100 rank-1 updates per array."""
+    arrays = {}
+    for name, rows, cols in (("lstm0", 32, 29), ("softmax", 20, 9)):
+        arrays[name] = {
+            "forward_vectors": 100, "forward_repeats": forward_repeats, "forward_outputs": 100 * rows,
+            "updates": 100, "update_bl": 100 * 8, "x_pulses": 100 * 8 * cols // 2, "d_pulses": 100 * 8 * rows // 4,
+            "coincidences": coincidences * rows * cols,
+        }
+    totals = {k: sum(a[k] for a in arrays.values()) for k in arrays["lstm0"]}
+    return {**totals, "arrays": arrays}
+
+
+def test_measured_activity_replaces_the_expected_one():
+    w = small()
+    measured = estimate(w, activity=counters(coincidences=100), train_chars=500)["hardware"]
+    assert measured["activity"]["source"] == "measured"
+    rates = measured["activity"]["arrays"]["lstm0"]
+    assert rates["bl"] == 8 and rates["x_pulse_fraction"] == pytest.approx(0.5, abs=0.01)
+    assert rates["coincidences_per_device"] == pytest.approx(1.0)
+    busier = estimate(w, activity=counters(coincidences=300), train_chars=500)["hardware"]
+    update = lambda hw: hw["breakdown"]["energy_J"]["array_update"]["update"]  # noqa: E731
+    assert update(busier) > update(measured)
+    assert busier["latency_per_char_s"] == pytest.approx(measured["latency_per_char_s"])
+    # Bound-management repeats measured by training cost analog cycles.
+    repeating = estimate(w, activity=counters(forward_repeats=100, coincidences=100), train_chars=500)["hardware"]
+    assert repeating["activity"]["arrays"]["lstm0"]["bm_repeats"] == 1.0
+    assert repeating["latency_per_char_s"] > measured["latency_per_char_s"]
+
+
+def test_vocabulary_is_required_without_training():
+    w = workload(network={"layers": 1, "hidden": 8}, training={"streams": 2, "seq_length": 5})
+    with pytest.raises(ConfigError) as info:
+        estimate(w, train_chars=100)
+    assert info.value.field == "network.vocab_size"
+    assert estimate(w, vocab_size=20, train_chars=100)["hardware"]["inputs"]["vocab_size"] == 20
+
+
+def test_network_that_does_not_fit_says_how_many_tiles():
+    w = small(tile={"rows": 16, "cols": 16}, chip={"tiles": 3})
+    with pytest.raises(ConfigError) as info:
+        estimate(w, train_chars=100)
+    assert info.value.field == "chip.tiles"
+    assert "needs 6 tiles" in info.value.problem and "the chip has 3" in info.value.problem
+
+
+def test_adc_faster_than_its_bits_allow_is_refused():
+    w = small(io={"forward": {"out_bits": 16}})
+    with pytest.raises(ConfigError) as info:
+        estimate(w, train_chars=100)
+    assert info.value.field == "tile.adc.sample_rate_MSps" and "24.29 MS/s" in info.value.problem
+    slow = small(io={"forward": {"out_bits": 16}}, tile={"adc": {"sample_rate_MSps": 20}})
+    assert estimate(slow, train_chars=100)["hardware"]["converters"]["forward_adc_bits"] == 16
+
+
+def test_measured_host_needs_a_measurement():
+    w = small(baselines=["measured-host"])
+    skipped = estimate(w, train_chars=1000)
+    assert skipped["baselines"] == [] and skipped["baselines_skipped"][0]["name"] == "measured host"
+    measured = estimate(w, train_chars=1000, measured_host_chars_per_s=5000.0)
+    (host,) = measured["baselines"]
+    assert host["epoch_time_s"] == pytest.approx(1000 / 5000.0)
+    assert host["energy_J"] == pytest.approx(20.0 * 0.2)
+
+
+def test_training_split_size_from_the_dataset_without_reading_it():
+    w = small(dataset={"name": "tinyshakespeare", "max_chars": 20000})
+    hw = estimate(w)["hardware"]
+    assert hw["inputs"]["items_per_epoch"] == 16000 and "max_chars" in hw["inputs"]["items_per_epoch_source"]
+    w = small(dataset={"name": "warpeace"})
+    assert estimate(w)["hardware"]["inputs"]["items_per_epoch"] == int(3_196_234 * 0.8)
+
+
+def test_activation_memory_spills_off_chip_when_too_small():
+    roomy = estimate(small(), train_chars=500)["hardware"]
+    tight = estimate(small(chip={"memory": {"capacity_MB": 0.0001}}), train_chars=500)["hardware"]
+    assert roomy["activation_memory"]["spill_fraction"] == 0
+    assert 0 < tight["activation_memory"]["spill_fraction"] < 1
+    memory = lambda hw: sum(hw["breakdown"]["energy_J"]["memory"].values())  # noqa: E731
+    assert memory(tight) > memory(roomy)
+    assert any("off chip" in note for note in tight["notes"])
+
+
+def test_full_tile_figure_of_the_2016_tile():
+    full = estimate(small(), train_chars=100)["hardware"]["full_tile"]
+    assert full["cycle_s"] == pytest.approx(200e-9)
+    assert full["ops_per_s"] == pytest.approx(6 * 4096 * 4096 / 200e-9)
+
+
+def test_mlp_estimate():
+    w = small()
+    network = mlp_network([784, 256, 128, 10], w.tile.rows, w.tile.cols, batch=1)
+    result = estimate_network(w, network, 600, "test")
+    hw = result["hardware"]
+    assert hw["inputs"]["unit"] == "sample" and hw["tiles"] == 3
+    assert hw["mapping"]["weights"] == 256 * 785 + 128 * 257 + 10 * 129
+    # The first layer has no backward product: no backward ADC samples for it.
+    # One window is one sample: the backward reads convert the 257 + 129 inputs of layers 1 and 2.
+    assert hw["breakdown"]["energy_J"]["adc"]["backward"] == pytest.approx((257 + 129) * 23e-12, rel=1e-9)
