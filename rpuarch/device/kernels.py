@@ -6,10 +6,8 @@ coincidence count of a device is popcount(mask_d & mask_x). Within one rank-1 up
 coincidence at a device pushes the same way, so its n steps are applied at once in closed form
 (see pulses.apply_counts): the work is proportional to the touched devices, not to the pulses.
 
-Random numbers: a xoshiro256** stream (Blackman & Vigna) seeded from the tile's Generator at
-each call, so the results are reproducible from the tile's seed. A pulse slot costs half a 64-bit
-draw (two 32-bit uniforms per draw), a Gaussian one draw (the 256-layer ziggurat numpy uses);
-about 1 and 2 ns, against 5 and 4.4 ns through numba's Generator support (measured here).
+Random numbers come from fastrandom.py (xoshiro256** seeded from the tile's Generator at each
+call); a pulse slot costs half a 64-bit draw (two 32-bit uniforms per draw).
 """
 
 from __future__ import annotations
@@ -23,88 +21,15 @@ from numba.core.extending import intrinsic
 
 from ..config import UpdateConfig
 from .devices import DeviceArrays
+from .fastrandom import next_u64 as _next
+from .fastrandom import normal as _normal
+from .fastrandom import seed_state
 from .pulses import UpdateStats, apply_counts
 
 _U64 = numba.uint64
 _ONE = np.uint64(1)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TWO32 = 4294967296.0
-
-
-@njit(cache=True, inline="always")
-def _rotl(x, k):
-    return (x << _U64(k)) | (x >> _U64(64 - k))
-
-
-@njit(cache=True, inline="always")
-def _next(s):
-    """xoshiro256** (Blackman & Vigna): next 64 random bits; ``s`` is its uint64[4] state."""
-    result = _rotl(s[1] * _U64(5), 7) * _U64(9)
-    t = s[1] << _U64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
-
-
-def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tables of the 256-layer ziggurat for N(0, 1) on 52-bit integers (Marsaglia & Tsang 2000;
-    r and v as in numpy's distributions.c)."""
-    r, v, m = 3.6541528853610088, 0.00492867323399, 2.0**52
-    ki = np.zeros(256, dtype=np.uint64)
-    wi = np.zeros(256)
-    fi = np.zeros(256)
-    q = v / math.exp(-0.5 * r * r)
-    ki[0] = np.uint64((r / q) * m)
-    wi[0], wi[255] = q / m, r / m
-    fi[0], fi[255] = 1.0, math.exp(-0.5 * r * r)
-    dn = tn = r
-    for i in range(254, 0, -1):
-        dn = math.sqrt(-2.0 * math.log(v / dn + math.exp(-0.5 * dn * dn)))
-        ki[i + 1] = np.uint64((dn / tn) * m)
-        tn = dn
-        fi[i] = math.exp(-0.5 * dn * dn)
-        wi[i] = dn / m
-    return ki, wi, fi
-
-
-_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_tables()
-_ZIG_R = 3.6541528853610088
-_MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
-_BYTE = np.uint64(0xFF)
-
-
-@njit(cache=True, inline="always")
-def _uniform(s):
-    """Uniform double in [0, 1) with 53 random bits."""
-    return np.float64(np.int64(_next(s) >> _U64(11))) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, inline="always")
-def _normal(s):
-    """Standard normal draw: ziggurat with 256 layers (99.3 % of draws take the first branch)."""
-    while True:
-        r = _next(s)
-        idx = np.int64(r & _BYTE)
-        r >>= _U64(8)
-        negative = (r & _ONE) != _U64(0)
-        rabs = (r >> _U64(1)) & _MANTISSA
-        x = np.float64(np.int64(rabs)) * _ZIG_W[idx]  # via int64: < 2**52, converts in one instruction
-        if negative:
-            x = -x
-        if rabs < _ZIG_K[idx]:
-            return x
-        if idx == 0:  # the tail beyond r
-            while True:
-                xx = -math.log1p(-_uniform(s)) / _ZIG_R
-                yy = -math.log1p(-_uniform(s))
-                if yy + yy > xx * xx:
-                    return -(_ZIG_R + xx) if ((rabs >> _U64(8)) & _ONE) != _U64(0) else _ZIG_R + xx
-        elif (_ZIG_F[idx - 1] - _ZIG_F[idx]) * _uniform(s) + _ZIG_F[idx] < math.exp(-0.5 * x * x):
-            return x
 
 
 @njit(cache=True)
@@ -329,13 +254,12 @@ def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_word
 AGGREGATE_CHUNK_SLOTS = 8192  # pulse slots counted per pass in aggregated mode (bit strings of 1 KiB)
 
 
-def _seed_state(rng: np.random.Generator) -> np.ndarray:
-    return rng.integers(1, 2**63, size=4, dtype=np.uint64)  # never all zero
-
-
 def update(weights: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float, dw_min: float, up: UpdateConfig,
-           dev: DeviceArrays, rng: np.random.Generator, aggregate: bool) -> UpdateStats:
-    """The pulsed update of a batch, in place: exact (aggregate=False) or aggregated."""
+           dev: DeviceArrays, rng: np.random.Generator, aggregate: bool, state: np.ndarray | None = None) -> UpdateStats:
+    """The pulsed update of a batch, in place: exact (aggregate=False) or aggregated.
+
+    ``state``: the xoshiro stream to draw from (advanced in place); a fresh one from ``rng`` if None."""
+    state = seed_state(rng) if state is None else state
     stats = np.zeros(5, dtype=np.int64)
     max_bl = up.desired_bl
     if not (up.update_management or up.update_bl_management):
@@ -347,8 +271,8 @@ def update(weights: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float, dw_min:
         total = np.zeros(weights.shape, dtype=np.int64)
         n_up = np.zeros(weights.shape, dtype=np.int64)
         chunk_words = max(AGGREGATE_CHUNK_SLOTS, max_bl) // 64 + 1
-        _aggregated_counts(x, d, *management, chunk_words, _seed_state(rng), total, n_up, stats)
+        _aggregated_counts(x, d, *management, chunk_words, state, total, n_up, stats)
         apply_counts(weights, n_up, total - n_up, dev, rng)
     else:
-        _exact_loop(weights, dev.packed, dev.dw_min_std, dev.soft_bounds, x, d, *management, _seed_state(rng), stats)
+        _exact_loop(weights, dev.packed, dev.dw_min_std, dev.soft_bounds, x, d, *management, state, stats)
     return UpdateStats(*(int(v) for v in stats))

@@ -44,10 +44,10 @@ def quantise(values: np.ndarray, step: float, rng: np.random.Generator | None = 
     the probability of the remainder so that the mean is preserved. ``step <= 0``: unchanged."""
     if step <= 0:
         return values.copy()
-    scaled = values / step
+    scaled = values * (1.0 / step)  # as the numba kernel computes it, to the last bit
     if rng is not None:
         return np.floor(scaled + rng.random(values.shape)) * step
-    return np.rint(scaled) * step
+    return np.floor(scaled + 0.5) * step  # ties round up
 
 
 def dac(x: np.ndarray, io: IOConfig, rng: np.random.Generator) -> np.ndarray:

@@ -20,10 +20,10 @@ from typing import Literal
 import numpy as np
 
 from ..config import DeviceConfig, IOSection, UpdateConfig
-from . import kernels, pulses
+from . import kernels, periphery, periphery_kernel, pulses
 from .activity import TileActivity
 from .devices import DeviceArrays, draw_devices
-from .periphery import PassStats, matvec
+from .fastrandom import seed_state
 
 UpdateMode = Literal["exact", "aggregated"]
 Backend = Literal["numba", "numpy"]
@@ -67,6 +67,12 @@ class AnalogTile:
             None if self.is_ideal else draw_devices(device, (out_size, in_size), rng)
         )
         self._weights = np.zeros((out_size, in_size), dtype=np.float64)
+        # The numba kernels draw from a xoshiro stream seeded once here from ``rng``, and read
+        # the periphery as packed scalars: both snapshots of construction time (build a new
+        # tile to change ``io``), so that a call costs microseconds, not tens of them.
+        self._stream = seed_state(rng)
+        self._forward_params = periphery_kernel.pack(io.forward, bound_management=True)
+        self._backward_params = periphery_kernel.pack(io.backward, bound_management=False)
 
     # ------------------------------------------------------------------ weights
     @property
@@ -93,8 +99,18 @@ class AnalogTile:
             self.activity.forward_vectors += x.shape[0]
             self.activity.forward_outputs += x.shape[0] * self.out_size
             return x @ self._weights.T
-        y, stats = matvec(self._weights, x, io, self.rng, bound_management=True)
-        self._count_forward(stats)
+        a = self.activity
+        if self.backend == "numba":
+            counts = np.zeros(2, dtype=np.int64)
+            y = periphery_kernel.managed_matvec(self._weights.T, x, self._forward_params, self._stream, counts)
+            repeats, saturated = int(counts[0]), int(counts[1])
+        else:
+            y, stats = periphery.matvec(self._weights, x, io, self.rng, bound_management=True)
+            repeats, saturated = stats.repeats, stats.saturated
+        a.forward_vectors += x.shape[0]
+        a.forward_repeats += repeats
+        a.forward_outputs += (x.shape[0] + repeats) * self.out_size
+        a.forward_saturated += saturated
         return y
 
     def backward(self, d: np.ndarray) -> np.ndarray:
@@ -107,10 +123,17 @@ class AnalogTile:
             self.activity.backward_vectors += d.shape[0]
             self.activity.backward_outputs += d.shape[0] * self.in_size
             return d @ self._weights
-        z, stats = matvec(self._weights.T, d, io, self.rng, bound_management=False)
-        self.activity.backward_vectors += stats.vectors
-        self.activity.backward_outputs += stats.outputs
-        self.activity.backward_saturated += stats.saturated
+        if self.backend == "numba":
+            counts = np.zeros(2, dtype=np.int64)
+            z = periphery_kernel.managed_matvec(self._weights, d, self._backward_params, self._stream, counts)
+            saturated = int(counts[1])
+        else:
+            z, stats = periphery.matvec(self._weights.T, d, io, self.rng, bound_management=False)
+            saturated = stats.saturated
+        a = self.activity
+        a.backward_vectors += d.shape[0]
+        a.backward_outputs += d.shape[0] * self.in_size
+        a.backward_saturated += saturated
         return z
 
     # ------------------------------------------------------------------ update
@@ -129,7 +152,7 @@ class AnalogTile:
         dw_min = self.device_config.dw_min
         if self.backend == "numba":
             stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,
-                                   self.rng, aggregate=self.mode == "aggregated")
+                                   self.rng, aggregate=self.mode == "aggregated", state=self._stream)
         else:
             apply = pulses.aggregated_update if self.mode == "aggregated" else pulses.exact_update
             stats = apply(self._weights, x, d, lr, dw_min, self.update_config, self.devices, self.rng)
@@ -143,13 +166,8 @@ class AnalogTile:
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _batch(a: np.ndarray, size: int, name: str) -> np.ndarray:
-        a = np.asarray(a, dtype=np.float64)
+        a = np.ascontiguousarray(a, dtype=np.float64)
         if a.ndim != 2 or a.shape[1] != size:
             raise ValueError(f"{name} must have shape (batch, {size}), got {a.shape}")
         return a
 
-    def _count_forward(self, stats: PassStats) -> None:
-        self.activity.forward_vectors += stats.vectors
-        self.activity.forward_repeats += stats.repeats
-        self.activity.forward_outputs += stats.outputs
-        self.activity.forward_saturated += stats.saturated

@@ -1,0 +1,117 @@
+"""numba kernel of the managed analog product (the fast path of periphery.matvec, same steps).
+
+One call does noise management, the DAC, the product (one BLAS matrix product for the batch,
+a vector product per bound-management repeat), weight and output noise, the ADC and the
+bound-management loop; numpy needs ~25 small array operations for the same, which at batch 1
+cost more than the product itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..config import IOConfig
+from .fastrandom import normal, seed_state, uniform
+from .periphery import PassStats
+
+
+@njit(cache=True)
+def _dac(x, scale, bound, step, stochastic, noise, state, out):
+    """out = DAC(x * scale): quantise (nearest / stochastic), clip, add input noise."""
+    inverse = 1.0 / step if step > 0.0 else 0.0
+    for j in range(x.size):
+        v = x[j] * scale
+        if step > 0.0:
+            if stochastic:
+                v = math.floor(v * inverse + uniform(state)) * step
+            else:
+                v = math.floor(v * inverse + 0.5) * step
+        v = min(max(v, -bound), bound)
+        if noise > 0.0:
+            v += noise * bound * normal(state)
+        out[j] = v
+
+
+@njit(cache=True)
+def _adc(y, xq, w_noise, out_noise, bound, step, state):
+    """y = ADC(y + noise) in place; returns the number of outputs that saturated."""
+    w_scale = 0.0
+    if w_noise > 0.0:  # weight noise, output referred: std w_noise * ||xq||_2
+        w_scale = w_noise * math.sqrt(np.sum(xq * xq))
+    saturated = 0
+    inverse = 1.0 / step if step > 0.0 else 0.0
+    for i in range(y.size):
+        v = y[i]
+        if w_scale > 0.0:
+            v += w_scale * normal(state)
+        if out_noise > 0.0:
+            v += out_noise * normal(state)
+        if abs(v) > bound:
+            saturated += 1
+        if step > 0.0:
+            v = math.floor(v * inverse + 0.5) * step
+        y[i] = min(max(v, -bound), bound)
+    return saturated
+
+
+# Layout of the packed periphery parameters (one float64 array: one numba argument, not eleven).
+INP_BOUND, INP_STEP, INP_STO, INP_NOISE, OUT_BOUND, OUT_STEP, OUT_NOISE, W_NOISE, ABS_MAX, MAX_REPEATS = range(10)
+
+
+def pack(io: IOConfig, bound_management: bool) -> np.ndarray:
+    """The scalars of an IOConfig the kernel needs, in the order above."""
+    repeats = io.max_bm_repeats if bound_management and io.bound_management == "iterative" else 0
+    return np.array([
+        io.inp_bound, io.inp_res * 2.0 * io.inp_bound, float(io.inp_sto_round), io.inp_noise,
+        io.out_bound, io.out_res * 2.0 * io.out_bound, io.out_noise, io.w_noise,
+        float(io.noise_management == "abs_max"), float(repeats),
+    ])
+
+
+@njit(cache=True)
+def managed_matvec(m, x, p, state, stats):
+    """y = managed(x @ m) for a batch x (B, n_in), m (n_in, n_out) and packed parameters p.
+    Adds the bound-management repeats to stats[0] and the saturated outputs to stats[1]."""
+    inp_bound, inp_step, inp_sto, inp_noise = p[INP_BOUND], p[INP_STEP], p[INP_STO] > 0.0, p[INP_NOISE]
+    out_bound, out_step, out_noise, w_noise = p[OUT_BOUND], p[OUT_STEP], p[OUT_NOISE], p[W_NOISE]
+    abs_max, max_repeats = p[ABS_MAX] > 0.0, int(p[MAX_REPEATS])
+    batch, n_in = x.shape
+    n_out = m.shape[1]
+    scale = np.ones(batch)
+    xq = np.empty((batch, n_in))
+    for b in range(batch):
+        if abs_max:
+            alpha = 0.0
+            for j in range(n_in):
+                alpha = max(alpha, abs(x[b, j]))
+            scale[b] = inp_bound / alpha if alpha > 0.0 else 0.0
+        _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, state, xq[b])
+    y = np.dot(xq, m)
+    row = np.empty(n_in)
+    for b in range(batch):
+        saturated = _adc(y[b], xq[b], w_noise, out_noise, out_bound, out_step, state)
+        repeats = 0
+        while saturated > 0 and repeats < max_repeats and scale[b] > 0.0:
+            repeats += 1
+            scale[b] *= 0.5
+            _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, state, row)
+            y[b] = np.dot(row, m)
+            saturated = _adc(y[b], row, w_noise, out_noise, out_bound, out_step, state)
+        stats[0] += repeats
+        stats[1] += saturated
+        inverse = 1.0 / scale[b] if scale[b] > 0.0 else 0.0  # all-zero input: exactly zero out
+        for i in range(n_out):
+            y[b, i] *= inverse
+    return y
+
+
+def matvec(weights: np.ndarray, x: np.ndarray, io: IOConfig, rng: np.random.Generator,
+           bound_management: bool) -> tuple[np.ndarray, PassStats]:
+    """Same contract as periphery.matvec (analog path; ``io.is_perfect`` is handled there)."""
+    stats = np.zeros(2, dtype=np.int64)
+    y = managed_matvec(weights.T, np.ascontiguousarray(x), pack(io, bound_management), seed_state(rng), stats)
+    batch, out_size = x.shape[0], weights.shape[0]
+    return y, PassStats(batch, int(stats[0]), (batch + int(stats[0])) * out_size, int(stats[1]))
