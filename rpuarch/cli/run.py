@@ -63,8 +63,9 @@ def _workload_args(p: argparse.ArgumentParser) -> None:
 
 def _study_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--out", metavar="DIR", help=f"output directory (default: runs/<name>-{what})")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at once, in separate processes (default 1)")
-    p.add_argument("--executor", default="local", choices=["local"], help="where points run (default: local processes)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at once, in separate processes (default 1; with --executor dask and no --scheduler: workers of the embedded cluster)")
+    p.add_argument("--executor", default="local", choices=["local", "dask"], help="where points run: local processes (default) or a Dask cluster (docs/cluster.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --executor dask: the running cluster's scheduler, tcp://HOST:PORT (default: an embedded LocalCluster)")
     p.add_argument("--cache", metavar="DIR", help="directory of finished points (default: DIR/points); share it between studies to reuse points")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -97,7 +98,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     base = load_workload(args.workload, overrides)
     out_dir = Path(args.out) if args.out else default_comparison_dir(base)
-    executor = make_executor(args.executor, args.jobs)
+    executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document, table = compare(args.workload, overrides, variants, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([table])
     Console().print(f"Comparison: [bold]{out_dir}/comparison.md[/] (and comparison.json)")
@@ -113,7 +114,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     base = load_workload(args.workload, overrides)
     out_dir = Path(args.out) if args.out else default_sweep_dir(base)
-    executor = make_executor(args.executor, args.jobs)
+    executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document = sweep(args.workload, overrides, axes, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([results_table(document)])
     Console().print(f"Sweep: [bold]{out_dir}/sweep.csv[/], sweep.json, sweep.png")

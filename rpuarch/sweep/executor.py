@@ -3,8 +3,8 @@
 A point travels as plain data (``PointTask``: the resolved workload as JSON-able dicts, its seed
 inside), so any executor can ship it to another process or machine; the worker needs no shared
 filesystem and returns the report dict. The client (``points.run_points``) writes the results
-and the cache. ``LocalExecutor`` runs points in processes on this machine; a Dask executor
-(issue 7) implements the same ``Executor`` protocol.
+and the cache. ``LocalExecutor`` runs points in processes on this machine; ``DaskExecutor``
+(rpuarch.sweep.dask_executor) implements the same ``Executor`` protocol on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -136,7 +136,17 @@ class LocalExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(name: str, jobs: int) -> Executor:
+def make_executor(name: str, jobs: int, scheduler: str | None = None, quiet: bool = False) -> Executor:
+    """``local``: processes of this machine; ``dask``: an embedded Dask cluster of ``jobs`` workers, or
+    the cluster whose scheduler is at ``scheduler`` (Dask is an optional extra, imported only here)."""
+    if scheduler is not None and name != "dask":
+        raise UserError(f"--scheduler is the address of a Dask cluster; it needs --executor dask (not {name}).")
     if name == "local":
         return LocalExecutor(jobs)
-    raise UserError(f"--executor {name!r} is not available here; known executors: local.")
+    if name == "dask":
+        try:
+            from .dask_executor import DaskExecutor
+        except ImportError as exc:
+            raise UserError(f"--executor dask needs Dask, which is not installed here ({exc}): pip install 'rpuarch[dask]'") from None
+        return DaskExecutor(scheduler, jobs, quiet=quiet)
+    raise UserError(f"--executor {name!r} is not available here; known executors: local, dask.")
