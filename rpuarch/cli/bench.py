@@ -1,0 +1,84 @@
+"""``rpuarch bench``: measured speed of the numerics (commands, not timed tests).
+
+``bench tile`` is the tile benchmark of issue 2 (rpuarch.device.benchmark). Other benchmarks
+add their own subcommand to the ``bench`` group here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ConfigError
+from ..files import atomic_write_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="measure the speed of the numerics")
+    sub = p.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", parser_class=type(p))
+    p.set_defaults(handler=lambda args: _help(p))
+    q = sub.add_parser(
+        "tile",
+        help="rank-1 updates/s and forward vectors/s of the 256 x 161 LSTM tile, against the targets",
+        description="The tile benchmark of issue 2 (gokmen-vlasov-2016, BL 10, lr 0.05, update and BL"
+        " management, LSTM-like rank-1 pairs; forward with the default periphery).",
+    )
+    q.add_argument("--seconds", type=float, default=1.0, help="wall time per case (default 1 s)")
+    q.add_argument("--seed", type=int, default=0, help="seed of the tile and the pairs (default 0)")
+    q.add_argument("--backend", choices=["numba", "numpy"], default="numba",
+                   help="numba kernels (default) or the pure-numpy fallback")
+    q.add_argument("--blas-threads", type=int, default=1, metavar="N",
+                   help="OpenBLAS threads for this run (default 1; 0 leaves the library's setting)")
+    q.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    q.set_defaults(handler=cmd_bench_tile)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def cmd_bench_tile(args: argparse.Namespace) -> int:
+    from ..device.benchmark import benchmark_tile
+
+    if not 0 < args.seconds <= 600:
+        raise ConfigError("--seconds", None, f"{args.seconds} is out of range.", "0 < seconds <= 600")
+    if args.blas_threads < 0:
+        raise ConfigError("--blas-threads", None, f"{args.blas_threads} is negative.", "0 (leave as is) or more")
+    console = Console()
+    with console.status("benchmarking ...") as status:
+        result = benchmark_tile(args.seconds, args.seed, args.backend, args.blas_threads or None,
+                                progress=lambda name: status.update(f"benchmarking: {name}"))
+
+    table = Table(title="Tile benchmark: 256 x 161, gokmen-vlasov-2016, BL 10, lr 0.05 (rates per second)")
+    for column, justify in (("case", "left"), ("unit", "left"), ("median", "right"), ("best", "right"),
+                            ("target", "right"), ("aihwkit 1.2", "right"), ("vs aihwkit", "right"), ("", "left")):
+        table.add_column(column, justify=justify, no_wrap=column != "case")
+    for c in result.cases:
+        verdict = {True: "[green]ok[/]", False: "[red]below target[/]", None: ""}[c.meets_target]
+        table.add_row(
+            c.name,
+            c.unit,
+            f"{c.median:,.0f}",
+            f"{c.best:,.0f}",
+            f"{c.target:,.0f}" if c.target else "-",
+            f"{c.reference:,.0f}" if c.reference else "-",
+            f"{c.median / c.reference:.1f}x" if c.reference else "-",
+            verdict,
+        )
+    console.print(table)
+    console.print(
+        f"backend {result.backend}; OpenBLAS threads {result.blas_threads or 'unchanged'}; {result.cpu_count} CPUs; "
+        f"1-min load average {result.load_before:.2f} before, {result.load_after:.2f} after "
+        "(the machine is shared: a load above ~1 means these rates are pessimistic)."
+    )
+    for c in result.cases:
+        if c.detail:
+            details = ", ".join(f"{k.replace('_', ' ')} {v:,.2f}" for k, v in c.detail.items())
+            console.print(f"  {c.name}: {details}")
+    if args.json:
+        atomic_write_json(args.json, result.to_dict())
+        console.print(f"wrote json: {args.json}")
+    return 0
