@@ -74,6 +74,11 @@ class AnalogTile:
         self._forward_params = periphery_kernel.pack(io.forward, bound_management=True)
         self._backward_params = periphery_kernel.pack(io.backward, bound_management=False)
 
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw all further noise and pulse trains from ``rng``; the devices stay as drawn."""
+        self.rng = rng
+        self._stream = seed_state(rng)
+
     # ------------------------------------------------------------------ weights
     @property
     def weights(self) -> np.ndarray:
