@@ -167,6 +167,9 @@ def estimate_network(
     program = build_program(network, hardware, rates, training=True)
     notes += program.notes
     steady = steady_state(program, record=trace_path is not None)
+    if steady.scale != 1.0:
+        notes.append(f"windows of {network.steps} steps were simulated at {steady.steps_simulated} and"
+                     f" {steady.steps_simulated // 2} steps and extrapolated linearly in the steps.")
     if not steady.converged:
         notes.append(f"windows did not reach a steady period in {steady.schedule.windows} simulated windows;"
                      " the last period is used.")
@@ -217,7 +220,8 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     per_window = network.items_per_window
     static_W = _static_W(hardware, network)
 
-    window_energy = {c: dict(p) for c, p in result.energy.get(w, {}).items()}
+    scale = steady.scale  # > 1 when shortened windows were simulated and extrapolated
+    window_energy = {c: {phase: j * scale for phase, j in p.items()} for c, p in result.energy.get(w, {}).items()}
     dynamic_J = sum(sum(p.values()) for p in window_energy.values())
     window_energy["static"] = {"window": static_W * period}
     window_J = dynamic_J + static_W * period
@@ -227,10 +231,10 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     ops_per_item = sum(work.ops for work in program.works.values())
     latency_per_item = period / per_window
 
-    busy = result.busy.get(w, {})
+    busy = {r: {phase: t * scale for phase, t in p.items()} for r, p in result.busy.get(w, {}).items()}
     used_tiles = network.tiles
     bd = bounds(schedule, 0)
-    first_window = steady.window_ends[0]
+    first_window = steady.window_ends[0]  # of the simulated window, comparable with its bounds
     wait0 = result.wait.get(0, {})
     busy0 = result.busy.get(0, {})
     bottleneck_busy = sum(busy0.get(bd.bottleneck, {}).values()) / program.capacities.get(bd.bottleneck, 1)
@@ -250,7 +254,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
         "array_cycle_s": q.array_cycle_s(tile.t_int_s, hardware.converters.desired_bl, tile.t_pulse_s),
         "latency_per_char_s": latency_per_item,
         "window_time_s": period,
-        "first_window_time_s": first_window,
+        "first_window_time_s": steady.first_window_s,
         "windows_per_epoch": windows,
         "items_per_epoch": windows * per_window,
         "epoch_time_s": epoch_s,
@@ -272,7 +276,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
         "phase_spans_s": _phase_spans(schedule, result, w),
         "contention_wait_s": dict(sorted(result.wait.get(w, {}).items(), key=lambda kv: -kv[1])),
         "analytical": {
-            "scope": "the first window alone (no overlap with a previous one)",
+            "scope": f"the first simulated window alone ({steady.steps_simulated} steps; no overlap with a previous one)",
             "window_time_s": bd.makespan_s,
             "critical_path_s": bd.critical_path_s,
             "resource_bound_s": bd.resource_bound_s,
@@ -299,6 +303,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
         "activation_memory": {"window_bytes": program.window_bytes, "spill_fraction": program.spill_fraction},
         "simulation": {
             "windows_simulated": schedule.windows,
+            "steps_simulated": steady.steps_simulated,
             "converged": steady.converged,
             "streams_per_operation": schedule.streams_per_op,
             "operations": len(schedule.ops),
@@ -337,7 +342,7 @@ def _inference(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayR
     program = build_program(network, hardware, rates, training=False)
     steady = steady_state(program)
     w = steady.steady_window
-    dynamic = sum(sum(p.values()) for p in steady.result.energy.get(w, {}).values())
+    dynamic = steady.scale * sum(sum(p.values()) for p in steady.result.energy.get(w, {}).values())
     static = _static_W(hardware, network) * steady.period_s
     per_window = network.items_per_window
     return {

@@ -117,12 +117,15 @@ def _stored_words(role: ArrayRole) -> float:
 
 # ----------------------------------------------------------------------------- the program
 def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayRates],
-                  training: bool = True) -> Program:
+                  training: bool = True, footprint_steps: int | None = None) -> Program:
+    """The work of every array and phase. ``footprint_steps``: the window length whose activations
+    the memory must hold (default the network's; a shortened simulated window keeps the full one's)."""
     tile, chip = hardware.tile, hardware.chip
     roles = network.roles
     word = chip.word_bytes
     # Activations that must wait for the update: the forward's stored words and the errors.
-    window_bytes = network.items_per_window * sum(_stored_words(r) + r.rows for r in roles) * word
+    steps = network.steps if footprint_steps is None else footprint_steps
+    window_bytes = network.streams * steps * sum(_stored_words(r) + r.rows for r in roles) * word
     spill = 0.0
     notes = []
     if training and window_bytes > chip.memory_capacity_bytes:

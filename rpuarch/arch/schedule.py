@@ -63,22 +63,23 @@ class Schedule:
         return [op for op in self.ops if op.window == window]
 
 
-def chunk_sizes(streams: int, steps: int, arrays: int, training: bool, chunks: int | None = None) -> tuple[int, ...]:
+def chunk_sizes(streams: int, steps: int, arrays: int, training: bool, chunks: int | None = None,
+                budget: int | None = None) -> tuple[int, ...]:
     """Near-equal groups of streams; as many groups as the event budget allows (at most one per stream)."""
     if chunks is None:
-        budget = OPS_PER_WINDOW["training" if training else "inference"]
+        budget = budget or OPS_PER_WINDOW["training" if training else "inference"]
         chunks = max(1, budget // max(1, (3 if training else 1) * arrays * steps))
     chunks = max(1, min(streams, chunks))
     edges = [round(i * streams / chunks) for i in range(chunks + 1)]
     return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
 
 
-def build_schedule(program: Program, windows: int, chunks: int | None = None) -> Schedule:
+def build_schedule(program: Program, windows: int, chunks: int | None = None, budget: int | None = None) -> Schedule:
     network = program.network
     training = program.training
     n_arrays = len(network.roles)
     steps = network.steps
-    sizes = chunk_sizes(network.streams, steps, n_arrays, training, chunks)
+    sizes = chunk_sizes(network.streams, steps, n_arrays, training, chunks, budget)
     ops: list[Op] = []
 
     def add(work: Work | None, array: int, phase: str, window: int, step: int, chunk: int, vectors: int,
