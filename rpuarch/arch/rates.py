@@ -2,8 +2,9 @@
 
 From the counters a training run measured (train.json's ``activity``: TileActivity totals and,
 per logical array, ``arrays.<name>``) when there are any, else from the workload's expected
-``activity`` section. Counters of an array are taken per logical array: vectors and updates
-count logical vectors, pulses and coincidences are summed over its tiles' lines and devices.
+``activity`` section. Training sums the counters of an array's tiles, and every tile of the
+array counts every vector and update it takes part in: a logical update of an array split over
+n tiles counts n updates, and its pulses are those of the lines of all n tiles.
 """
 
 from __future__ import annotations
@@ -49,35 +50,36 @@ def measured_rates(network: NetworkSpec, activity: dict[str, Any], expected: Act
     out: dict[str, ArrayRates] = {}
     for role in roles:
         if role.name in per_array:
-            counts = TileActivity.from_dict(per_array[role.name])
-            share = 1.0
-            rows, cols, weights = role.rows, role.cols, role.rows * role.cols
+            counts, group = TileActivity.from_dict(per_array[role.name]), (role,)
         else:
-            # Pooled: every array of the network sees one update per (step, stream), so the totals
-            # divide evenly by the number of arrays; lines and devices are those of all arrays.
-            counts, share = totals, 1.0 / len(roles)
-            rows = sum(r.rows for r in roles)
-            cols = sum(r.cols for r in roles)
-            weights = sum(r.rows * r.cols for r in roles)
-        out[role.name] = _rates_of(counts, share, rows, cols, weights, fallback[role.name], role.name, notes)
+            # Pooled: every array sees one update per (step, stream), so the totals divide over the
+            # arrays' tiles; lines and devices are those of all arrays.
+            counts, group = totals, roles
+        tiles = sum(r.mapping.tiles for r in group)
+        x_lines = sum(r.mapping.grid[0] * r.cols for r in group)
+        d_lines = sum(r.mapping.grid[1] * r.rows for r in group)
+        devices = sum(r.rows * r.cols for r in group)
+        out[role.name] = _rates_of(counts, tiles, x_lines, d_lines, devices, fallback[role.name], role.name, notes)
     if not per_array:
         notes.append("activity: no per-array counters; every array uses the network's pooled rates.")
     return out, notes
 
 
-def _rates_of(c: TileActivity, share: float, rows: int, cols: int, weights: int, fallback: ArrayRates,
+def _rates_of(c: TileActivity, tiles: int, x_lines: int, d_lines: int, devices: int, fallback: ArrayRates,
               name: str, notes: list[str]) -> ArrayRates:
+    """Rates per logical update from counters summed over ``tiles`` tiles, which drive ``x_lines``
+    input and ``d_lines`` output lines and hold ``devices`` weights per logical update."""
     repeats = c.forward_repeats / c.forward_vectors if c.forward_vectors else fallback.bm_repeats
     saturation = c.forward_saturated / c.forward_outputs if c.forward_outputs else None
-    updates = c.updates * share
-    if updates <= 0 or c.update_bl <= 0:
+    if c.updates <= 0 or c.update_bl <= 0:
         notes.append(f"activity: {name} has no measured pulsed updates; its update uses the expected activity.")
         return ArrayRates(repeats, fallback.bl, fallback.x_pulse_fraction, fallback.d_pulse_fraction,
                           fallback.coincidences_per_device, saturation)
-    bl = c.update_bl * share / updates
-    x_fraction = _clipped(c.x_pulses / (updates * bl * cols), f"{name} x pulse fraction", notes)
-    d_fraction = _clipped(c.d_pulses / (updates * bl * rows), f"{name} d pulse fraction", notes)
-    coincidences = min(c.coincidences / (updates * weights), bl)
+    bl = c.update_bl / c.updates
+    logical_updates = c.updates / tiles
+    x_fraction = _clipped(c.x_pulses / (logical_updates * bl * x_lines), f"{name} x pulse fraction", notes)
+    d_fraction = _clipped(c.d_pulses / (logical_updates * bl * d_lines), f"{name} d pulse fraction", notes)
+    coincidences = min(c.coincidences / (logical_updates * devices), bl)
     return ArrayRates(repeats, bl, x_fraction, d_fraction, coincidences, saturation)
 
 

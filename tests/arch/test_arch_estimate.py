@@ -147,3 +147,21 @@ def test_mlp_estimate():
     # The first layer has no backward product: no backward ADC samples for it.
     # One window is one sample: the backward reads convert the 257 + 129 inputs of layers 1 and 2.
     assert hw["breakdown"]["energy_J"]["adc"]["backward"] == pytest.approx((257 + 129) * 23e-12, rel=1e-9)
+
+
+def test_counters_of_split_arrays_are_per_tile_sums():
+    # On 16 x 16 tiles lstm0 (32 x 29) is a 2 x 2 grid: training counts each logical update once
+    # per tile, and the pulses of the lines of all four tiles (x on 2 x 29 lines, d on 2 x 32).
+    w = small(tile={"rows": 16, "cols": 16}, chip={"tiles": 8})
+    updates, bl = 50, 10
+    lstm0 = {"forward_vectors": 4 * 50, "forward_repeats": 4 * 25, "updates": 4 * updates, "update_bl": 4 * updates * bl,
+             "x_pulses": int(0.4 * bl * updates * 2 * 29), "d_pulses": int(0.05 * bl * updates * 2 * 32),
+             "coincidences": int(0.2 * updates * 32 * 29)}
+    rates = estimate(w, activity={**lstm0, "arrays": {"lstm0": lstm0}}, train_chars=500)["hardware"]["activity"]
+    got = rates["arrays"]["lstm0"]
+    assert got["bm_repeats"] == pytest.approx(0.5) and got["bl"] == pytest.approx(bl)
+    assert got["x_pulse_fraction"] == pytest.approx(0.4, rel=1e-3)
+    assert got["d_pulse_fraction"] == pytest.approx(0.05, rel=1e-3)
+    assert got["coincidences_per_device"] == pytest.approx(0.2, rel=1e-3)
+    # The softmax has no counters of its own: it shares the pooled rates (here lstm0's alone).
+    assert rates["arrays"]["softmax"]["bl"] == pytest.approx(bl)
