@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import Workload, load_preset
 from ..config.hardware import BaselineConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, UserError
 from ..files import atomic_write_text, to_jsonable
 from . import quantities as q
 from .analytical import bounds
@@ -50,7 +50,7 @@ def train_chars_of(workload: Workload, train_chars: int | None, source: str) -> 
     """Characters of the training split: measured by training when given, else estimated from the
     dataset's size on disk without reading it (bytes taken as characters)."""
     if train_chars is not None:
-        return int(train_chars), "measured by training"
+        return int(train_chars), "given (measured by training)"
     from ..nn.corpus import REMOTE_CORPORA, corpus_files
 
     dataset = workload.dataset
@@ -59,7 +59,7 @@ def train_chars_of(workload: Workload, train_chars: int | None, source: str) -> 
     else:
         try:
             _, files = corpus_files(dataset)
-        except Exception:  # a missing corpus: let max_chars answer, or ask for the size
+        except UserError:  # a missing corpus: let max_chars answer, or ask for the size
             files = []
         total = sum(p.stat().st_size for p in files)
         how = f"size on disk of {len(files)} file(s), bytes as characters"
@@ -185,7 +185,7 @@ def estimate_network(
     hw = _hardware_section(workload, network, hardware, program, steady, windows, rates, activity_source)
     hw["inputs"] = {"items_per_epoch": items_per_epoch, "items_per_epoch_source": items_how, "unit": network.unit}
     hw["inference"] = _inference(network, hardware, rates)
-    hw["full_tile"] = _full_tile(workload, hardware, rates)
+    hw["full_tile"] = _full_tile(workload, hardware)
 
     baselines, baseline_sources = baselines_of(workload, notes)
     compared, skipped = [], []
@@ -352,9 +352,9 @@ def _inference(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayR
     }
 
 
-def _full_tile(workload: Workload, hardware: Hardware, rates: dict[str, ArrayRates]) -> dict:
+def _full_tile(workload: Workload, hardware: Hardware) -> dict:
     """One tile with every device in use cycling forward, backward and update back to back (the
-    array cycle), at the workload's activity: the figure the paper's GOps/s/W claims describe."""
+    array cycle), at the workload's expected activity: the regime of the paper's GOps/s/W claim."""
     from ..mapping import ArrayMapping, LogicalArray
 
     tile = hardware.tile
@@ -362,7 +362,7 @@ def _full_tile(workload: Workload, hardware: Hardware, rates: dict[str, ArrayRat
     role = ArrayRole(ArrayMapping(array, tile.rows, tile.cols), source=None, recurrent=False, backward_mvm=True,
                      hidden=0, cell="sigmoid")
     network = NetworkSpec("full tile", "mlp", (role,), 1, 1, "sample")
-    mean = next(iter(rates.values()))
+    mean = expected_rates(network, workload.activity, workload.update.desired_bl)["full_tile"]
     program = build_program(network, hardware, {"full_tile": mean}, training=True)
     energy: dict[str, float] = {}
     for work in program.works.values():
