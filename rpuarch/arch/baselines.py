@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..config.hardware import BaselineConfig
 from .network import ArrayRole, NetworkSpec
+from .quantities import per
 
 FP32_BYTES = 4
 
@@ -85,7 +86,7 @@ def baseline_estimate(baseline: BaselineConfig, network: NetworkSpec, windows: i
     """The baseline's epoch, or the reason it was skipped."""
     items = windows * network.items_per_window
     if baseline.kind == "measured-host":
-        if measured_items_per_s is None:
+        if measured_items_per_s is None or measured_items_per_s <= 0:
             return "no measured speed of the floating-point twin (run training, or pass measured_host_chars_per_s)"
         if network.unit != "char":
             return "the measured speed is of the character LSTM, not of this network"
@@ -113,7 +114,7 @@ def baseline_estimate(baseline: BaselineConfig, network: NetworkSpec, windows: i
         "energy_J": energy,
         "power_W": baseline.power_W,
         "acceleration_factor": epoch_s / rpu_epoch_s,
-        "energy_ratio": energy / rpu_epoch_J,
+        "energy_ratio": per(energy, rpu_epoch_J),
         "time_split_s": split,
     }
     if flops is not None:

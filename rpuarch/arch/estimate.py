@@ -265,7 +265,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
         "static_power_W": static_W,
         "ops_per_char": ops_per_item,
         "ops_per_s": ops_per_item / latency_per_item,
-        "ops_per_s_per_W": ops_per_item / latency_per_item / power_W,
+        "ops_per_s_per_W": q.per(ops_per_item / latency_per_item, power_W),
         "utilization": _utilization(program, busy, period, network, chip.tiles),
         "breakdown": {
             "scope": f"one training window in steady state ({network.streams} streams x {network.steps} steps"
@@ -377,11 +377,11 @@ def _full_tile(workload: Workload, hardware: Hardware) -> dict:
         "cycle_s": cycle,
         "ops_per_s": ops / cycle,
         "power_W": power,
-        "ops_per_s_per_W": ops / cycle / power,
+        "ops_per_s_per_W": q.per(ops / cycle, power),
         "energy_per_cycle_J": energy,
         "chip_ops_per_s": hardware.chip.tiles * ops / cycle,
         "chip_power_W": chip_power,
-        "chip_ops_per_s_per_W": hardware.chip.tiles * ops / cycle / chip_power,
+        "chip_ops_per_s_per_W": q.per(hardware.chip.tiles * ops / cycle, chip_power),
         "assumes": "every device in use; forward, backward and update back to back, the ADCs, vector unit"
                    " and activation memory hidden under the analog cycle (their energy counted); no bus",
     }

@@ -14,6 +14,11 @@ BOLTZMANN_J_PER_K = 1.380649e-23
 ROOM_TEMPERATURE_K = 300.0
 
 
+def per(amount: float, base: float) -> float:
+    """amount / base, infinite when the base is zero (e.g. efficiency of a chip drawing no power)."""
+    return amount / base if base > 0 else math.inf
+
+
 def peak_ops_per_s(rows: int, cols: int, t_int_s: float) -> float:
     """An n x m array does 2*n*m operations (multiply and add) per integration time."""
     return 2.0 * rows * cols / t_int_s

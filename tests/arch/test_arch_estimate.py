@@ -1,6 +1,10 @@
 """The estimate API: its output schema, measured vs expected activity, inputs and errors."""
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rpuarch.arch.estimate import estimate, estimate_network
 from rpuarch.arch.network import mlp_network
@@ -165,3 +169,38 @@ def test_counters_of_split_arrays_are_per_tile_sums():
     assert got["coincidences_per_device"] == pytest.approx(0.2, rel=1e-3)
     # The softmax has no counters of its own: it shares the pooled rates (here lstm0's alone).
     assert rates["arrays"]["softmax"]["bl"] == pytest.approx(bl)
+
+
+positive = st.floats(1e-3, 1e3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    rows=st.integers(8, 4096), cols=st.integers(8, 4096), t_int=positive, adc_energy=st.floats(0, 100),
+    rate=st.floats(1, 5000), lines_per_adc=st.integers(1, 64), lanes=st.integers(1, 512),
+    links=st.integers(1, 8), capacity=st.floats(0, 64), static=st.floats(0, 5), out_bits=st.integers(2, 14),
+    bm_repeats=st.floats(0, 3), streams=st.integers(1, 40), steps=st.integers(1, 30),
+)
+def test_any_valid_hardware_gives_finite_numbers_or_a_clear_error(
+    rows, cols, t_int, adc_energy, rate, lines_per_adc, lanes, links, capacity, static, out_bits, bm_repeats,
+    streams, steps,
+):
+    w = workload(
+        network={"layers": 1, "hidden": 16, "vocab_size": 30},
+        training={"streams": streams, "seq_length": steps},
+        tile={"rows": rows, "cols": cols, "t_int_ns": t_int, "adc": {"energy_pJ": adc_energy, "sample_rate_MSps": rate,
+              "lines_per_adc": lines_per_adc}, "vector_unit": {"lanes": lanes}},
+        chip={"tiles": 64, "static_power_W": static, "bus": {"links": links}, "memory": {"capacity_MB": capacity}},
+        io={"forward": {"out_bits": out_bits}}, activity={"bm_repeats": bm_repeats},
+    )
+    try:
+        result = estimate(w, train_chars=5000)
+    except ConfigError as error:
+        assert error.field in ("tile.adc.sample_rate_MSps", "chip.tiles")
+        return
+    hw = result["hardware"]
+    for key in ("latency_per_char_s", "epoch_time_s", "energy_per_char_J", "power_W", "area_mm2"):
+        assert math.isfinite(hw[key]) and hw[key] > 0, key
+    assert all(0 <= v <= 1 + 1e-9 for v in hw["utilization"].values())
+    for b in result["baselines"]:
+        assert math.isfinite(b["acceleration_factor"]) and b["acceleration_factor"] > 0
