@@ -292,10 +292,10 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     interrupt = _Interrupt()
     with interrupt.installed(), _Progress(progress) as bar:
         for epoch in range(cfg.epochs):
-            for label in NETWORKS:
-                run = run_state.runs[label]
-                if run.epochs_done > epoch:
-                    continue
+            pending = [run_state.runs[label] for label in NETWORKS if run_state.runs[label].epochs_done <= epoch]
+            if not pending:
+                continue  # done before a resume
+            for run in pending:
                 _train_epoch(run, batches, windows, workload, bar, interrupt, save, out_dir)
                 run.curve.append(_evaluate_epoch(run, data, workload, bar))
                 run.epochs_done += 1
