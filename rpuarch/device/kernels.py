@@ -110,6 +110,7 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
     dneg = np.empty(n_out, dtype=np.bool_)
     hit_c = np.empty(n_in, dtype=np.int64)
     hit_jj = np.empty(n_in, dtype=np.int64)
+    noise = np.zeros(n_in)
     for k in range(x.shape[0]):
         xk = x[k]
         dk = d[k]
@@ -146,7 +147,11 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
                 hit_c[m] = c
                 hit_jj[m] = jj
                 m += np.int64(c != 0)
-            # Pass 2: c same-direction steps at once, in closed form (as pulses.apply_counts).
+            # Pass 2: the pulse-to-pulse noise of the row in one tight loop (one draw per device).
+            if std > 0.0:
+                for q in range(m):
+                    noise[q] = _normal(state)
+            # Pass 3: c same-direction steps at once, in closed form (as pulses.apply_counts).
             for q in range(m):
                 c = hit_c[q]
                 jj = hit_jj[q]
@@ -163,13 +168,10 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
                     r = 1.0 - beta
                     e = wij - bound
                     wij = bound + e * r**c
-                    if std > 0.0:
-                        wij += std * beta * abs(e) * r ** (c - 1) * math.sqrt(c) * _normal(state)
+                    wij += std * beta * abs(e) * r ** (c - 1) * math.sqrt(c) * noise[q]
                 else:
                     signed = step * np.float64(2 * up - 1)  # branch-free: the direction is random
-                    wij += c * signed
-                    if std > 0.0:
-                        wij += std * step * math.sqrt(c) * _normal(state)
+                    wij += c * signed + std * step * math.sqrt(c) * noise[q]
                 weights[i, j] = min(max(wij, lo), hi)
         stats[4] += total
 
