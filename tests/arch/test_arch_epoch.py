@@ -47,10 +47,10 @@ def test_chunk_sizes_cover_the_streams():
 @pytest.mark.parametrize("layers, streams, training", [(2, 2, True), (1, 8, True), (2, 3, False)])
 def test_long_windows_extrapolated_from_shorter_ones(layers, streams, training):
     # Past the pipeline's fill every step adds the same time, so two short windows give the long one.
-    program = lstm_program(layers=layers, streams=streams, steps=120, training=training)
+    program = lstm_program(layers=layers, streams=streams, steps=60, training=training)
     full = steady_state(program, ops_budget=10**6)
-    short = steady_state(program, ops_budget=600)
-    assert short.steps_simulated < 120 and full.steps_simulated == 120
-    assert short.scale == pytest.approx(120 / short.steps_simulated)
+    short = steady_state(program, ops_budget=300)
+    assert short.steps_simulated < 60 and full.steps_simulated == 60
+    assert short.scale == pytest.approx(60 / short.steps_simulated)
     assert short.period_s == pytest.approx(full.period_s, rel=1e-6)
     assert short.first_window_s == pytest.approx(full.first_window_s, rel=1e-6)

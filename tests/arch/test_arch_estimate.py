@@ -174,7 +174,7 @@ def test_counters_of_split_arrays_are_per_tile_sums():
 positive = st.floats(1e-3, 1e3)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     rows=st.integers(8, 4096), cols=st.integers(8, 4096), t_int=positive, adc_energy=st.floats(0, 100),
     rate=st.floats(1, 5000), lines_per_adc=st.integers(1, 64), lanes=st.integers(1, 512),
