@@ -1,0 +1,233 @@
+"""The Dask executor on a real LocalCluster: the numbers of the local executor, a shared cache,
+failed points, a worker killed mid-point, Ctrl-C, and the errors a user can fix.
+
+One 2-worker cluster (the embedded cluster's own ``local_cluster``) is shared by the module: a
+cluster costs seconds to start and each worker pays the imports once.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import rpuarch
+from rpuarch.cli import main
+from rpuarch.config import load_workload
+from rpuarch.errors import UserError
+from rpuarch.sweep import LocalExecutor, PointTask, parse_axis, sweep
+
+from conftest import write_workload
+
+NO_DASK = "Dask is an optional extra: pip install 'rpuarch[dask]'"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("distributed", reason=NO_DASK)
+    from rpuarch.sweep.dask_executor import local_cluster
+
+    cluster = local_cluster(2, dashboard_address=None)
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    from distributed import Client
+
+    with Client(cluster) as client:
+        yield client
+
+
+def dask_executor(cluster, **kwargs):
+    from rpuarch.sweep.dask_executor import DaskExecutor
+
+    return DaskExecutor(cluster.scheduler_address, quiet=True, **kwargs)
+
+
+def computed(report: dict) -> dict:
+    """A report without what measures this machine's speed (timings, the measured-host baseline)
+    and without the checkout's commit at the time of the run."""
+    out = {k: v for k, v in report.items() if k not in ("timing", "run")}
+    out["versions"] = {k: v for k, v in report["versions"].items() if k != "rpuarch_git"}  # others commit meanwhile
+    out["baselines"] = [b for b in report["baselines"] if b["kind"] != "measured-host"]
+    out["hardware"] = {k: v for k, v in report["hardware"].items() if k != "simulation"}
+    return out
+
+
+def reports(document: dict) -> list[dict]:
+    return [json.loads((Path(p["report_dir"]) / "report.json").read_text()) for p in document["points"]]
+
+
+def test_dask_gives_the_numbers_of_local_and_shares_its_cache(tmp_path, cluster):
+    path = write_workload(tmp_path / "w")
+    axes = [parse_axis("seed=1,2")]
+    on_dask = sweep(path, [], axes, tmp_path / "dask", dask_executor(cluster), progress=False)
+    on_local = sweep(path, [], axes, tmp_path / "local", LocalExecutor(1), progress=False)
+    assert on_dask["executor"] == "dask"
+    assert [p["status"] for p in on_dask["points"]] == ["done", "done"]
+    # Point for point, everything a run computes is identical (exact equality: the seed travels
+    # with the point, and the same code runs on the same floating-point hardware).
+    dask_reports, local_reports = reports(on_dask), reports(on_local)
+    assert [computed(r) for r in dask_reports] == [computed(r) for r in local_reports]
+    assert dask_reports[0]["accuracy"] != dask_reports[1]["accuracy"]  # the seeds did differ
+
+    # The client wrote the results: the same cache layout, usable by the local executor.
+    wider = sweep(path, [], [parse_axis("seed=1,2,3")], tmp_path / "wider", LocalExecutor(1),
+                  cache_dir=tmp_path / "dask" / "points", progress=False)
+    assert [p["status"] for p in wider["points"]] == ["cached", "cached", "done"]
+
+
+def test_cli_records_a_failed_point_and_finishes_the_others(tmp_path, cluster, capsys):
+    path = write_workload(tmp_path / "w", {"chip": {"tiles": 2}})
+    out = tmp_path / "sweep"
+    # hidden 8 fits the chip's two 64 x 64 tiles; hidden 40 does not (the point refuses by itself).
+    status = main(["sweep", str(path), "--grid", "network.hidden=8,40", "--out", str(out),
+                   "--executor", "dask", "--scheduler", cluster.scheduler_address])
+    assert status == 1
+    document = json.loads((out / "sweep.json").read_text())
+    assert document["executor"] == "dask"
+    assert [p["status"] for p in document["points"]] == ["done", "failed"]
+    assert "chip.tiles" in document["points"][1]["error"]
+    err = capsys.readouterr().err
+    assert f"Dask: scheduler {cluster.scheduler_address}, 2 worker(s) connected" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_point_costs_that_point_one_retry(tmp_path, cluster, client):
+    # Points long enough (about 2 s each on an idle machine) to be killed while they run.
+    path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
+    killed: dict = {}
+
+    def kill_first_running_point() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for worker, keys in client.processing().items():
+                points = [k for k in keys if str(k).startswith("rpuarch-point-")]
+                if points:
+                    pid = client.run(os.getpid, workers=[worker])[worker]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.update(key=points[0], worker=worker)
+                    break
+            time.sleep(0.05)
+        # The scheduler's count of workers that died running the point (it forgets the point once done).
+        while time.monotonic() < deadline and killed:
+            deaths = client.run_on_scheduler(lambda dask_scheduler, key=killed["key"]: (
+                dask_scheduler.tasks[key].suspicious if key in dask_scheduler.tasks else None))
+            if deaths:
+                killed["deaths"] = deaths
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_first_running_point)
+    killer.start()
+    document = sweep(path, [], [parse_axis("seed=1,2")], tmp_path / "sweep", dask_executor(cluster), progress=False)
+    killer.join()
+    assert killed.get("deaths") == 1, killed
+    assert [p["status"] for p in document["points"]] == ["done", "done"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_cleanly_and_keeps_finished_points(tmp_path, cluster):
+    path = write_workload(tmp_path / "w")
+    out = tmp_path / "sweep"
+    args = ["sweep", str(path), "--grid", "seed=1,2,3", "--out", str(out), "--executor", "dask", "--jobs", "2"]
+    # A terminal's Ctrl-C: SIGINT to the whole process group, the embedded cluster's workers included.
+    proc = subprocess.Popen([sys.executable, "-m", "rpuarch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not glob.glob(str(out / "points" / "*" / "report.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not (out / "sweep.json").exists()
+    assert not _processes_in_session(proc.pid), "the embedded cluster's workers outlived the client"
+    finished = {Path(p).parent.name for p in glob.glob(str(out / "points" / "*" / "report.json"))}
+    assert 1 <= len(finished) < 3
+
+    # Running the sweep again computes only the points that had not finished.
+    document = sweep(path, [], [parse_axis("seed=1,2,3")], out, dask_executor(cluster), progress=False)
+    status = {Path(p["report_dir"]).name: p["status"] for p in document["points"]}
+    assert {d for d, s in status.items() if s == "cached"} == finished
+    assert all(s == "done" for d, s in status.items() if d not in finished)
+
+
+def _processes_in_session(session: int, wait_s: float = 10.0) -> list[int]:
+    """Processes of the client's session still alive after ``wait_s`` (multiprocessing's resource
+    tracker, which the worker processes shared, takes a second or so to notice they are gone)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        alive = []
+        for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                if os.getsid(pid) == session:
+                    alive.append(pid)
+            except OSError:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def test_workers_must_see_the_dataset_and_run_the_same_rpuarch(tmp_path, cluster, monkeypatch):
+    import rpuarch.sweep.dask_executor as dask_executor_module
+
+    path = write_workload(tmp_path / "w")
+    task = PointTask.of(load_workload(path), "p")
+    monkeypatch.setattr(dask_executor_module, "__version__", "9.9.9")
+    with pytest.raises(UserError, match=rf"has rpuarch {re.escape(rpuarch.__version__)}, this client 9\.9\.9"):
+        list(dask_executor(cluster).run([task]))
+    monkeypatch.undo()
+
+    (tmp_path / "w" / "corpus.txt").unlink()  # the workload was loaded: only the workers look for it
+    with pytest.raises(UserError, match=r"cannot read the dataset .*corpus\.txt.*no files are copied"):
+        list(dask_executor(cluster).run([task]))
+
+
+def test_an_unreachable_scheduler_is_a_user_error(tmp_path):
+    pytest.importorskip("distributed", reason=NO_DASK)
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from rpuarch.sweep.dask_executor import DaskExecutor
+
+    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "p")
+    executor = DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1)
+    with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered"):
+        list(executor.run([task]))
+
+
+def test_without_dask_the_dask_executor_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    # Dask not importable: the import of the executor module fails as it would without the extra.
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    monkeypatch.delitem(sys.modules, "rpuarch.sweep.dask_executor", raising=False)
+    path = write_workload(tmp_path / "w")
+    out = tmp_path / "sweep"
+    status = main(["sweep", str(path), "--grid", "seed=1,2", "--out", str(out), "--executor", "dask"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "pip install 'rpuarch[dask]'" in " ".join(err.split()) and "Traceback" not in err
+    assert not out.exists()
+
+    assert main(["compare", str(path), "--variant", "a", "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "needs --executor dask" in " ".join(capsys.readouterr().err.split())
