@@ -89,16 +89,25 @@ def baselines_of(workload: Workload, notes: list[str]) -> tuple[list[BaselineCon
 
 
 def hardware_sources(workload: Workload, extra: dict[str, str]) -> dict[str, str]:
-    """Where every hardware constant comes from: the workload's sources, completed from the
-    presets it names by default (a workload without a tile section still uses the tile preset)."""
+    """Where every hardware constant comes from: a preset's source for each value that is still
+    the preset's (the defaults are the gokmen-vlasov-2016 tile and the rpu-2016 chip), "the
+    workload" for a value given in the workload or with --set."""
     out: dict[str, str] = {}
-    for kind in ("tile", "chip"):
-        preset = getattr(workload, kind).preset
-        if preset is not None and not any(k.startswith(f"{kind}.") for k in workload.sources):
-            out.update(load_preset(kind, preset, "rpuarch defaults").sources)
-    out.update({k: v for k, v in workload.sources.items() if k.split(".")[0] in ("tile", "chip", "baselines")})
+    for kind, default in (("tile", "gokmen-vlasov-2016"), ("chip", "rpu-2016")):
+        section = getattr(workload, kind)
+        preset = load_preset(kind, section.preset or default, "rpuarch defaults")
+        for path, source in preset.sources.items():
+            given = _value_at(workload, path)
+            out[path] = source if given == _value_at(preset.sections, path) else "the workload (overrides the preset)"
+    out.update({k: v for k, v in workload.sources.items() if k.split(".")[0] == "baselines"})
     out.update(extra)
     return out
+
+
+def _value_at(tree: Any, path: str) -> Any:
+    for key in path.split("."):
+        tree = tree.get(key) if isinstance(tree, dict) else getattr(tree, key, None)
+    return tree
 
 
 def has_counters(activity: dict[str, Any] | None) -> bool:

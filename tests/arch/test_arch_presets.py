@@ -54,3 +54,14 @@ def test_smaller_tiles_extend_the_2016_periphery():
     for name, size in (("rpu-1024", 1024), ("rpu-512", 512)):
         tile = resolve({"tile": {"preset": name}}, "test")[0].tile
         assert tile.rows == tile.cols == size and tile.adc.energy_pJ == 23.0
+
+
+def test_estimate_names_the_source_of_every_hardware_constant():
+    from rpuarch.arch.estimate import hardware_sources
+
+    workload, _ = resolve({"tile": {"rows": 512}, "baselines": ["v100"]}, "test")
+    sources = hardware_sources(workload, {})
+    assert sources["tile.rows"].startswith("the workload")
+    assert sources["tile.adc.energy_pJ"].startswith("[paper] 23 pJ")
+    assert sources["chip.tiles"].startswith("[unverified]")
+    assert sources["baselines.v100.peak_tflops"].startswith("NVIDIA")
