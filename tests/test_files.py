@@ -19,10 +19,15 @@ def test_written_file_is_complete_and_has_the_usual_mode(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
 
 
-def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
+def test_failed_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = atomic_write_text(tmp_path / "a.json", "old")
-    with pytest.raises(TypeError):
-        atomic_write_json(path, {"x": object()})
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_json(path, {"x": 1})
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
