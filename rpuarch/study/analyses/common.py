@@ -1,0 +1,63 @@
+"""Helpers shared by the analyses: numbers out of run reports, fact names, Markdown tables."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from ...report.plots import plt, save  # noqa: F401  (the Agg backend is chosen there)
+from ..points import StudyPoint
+from ..stats import Comparison, Summary
+
+SIDES = {"rpu": "RPU", "fp": "floating point"}
+
+
+def final(point: StudyPoint, side: str, key: str = "test_loss") -> float:
+    return float(point.report["accuracy"][side][key])
+
+
+def curve(point: StudyPoint, side: str, key: str = "test_loss") -> list[float]:
+    return [float(c[key]) for c in point.report["accuracy"][side]["curve"]]
+
+
+def unigram(points: Sequence[StudyPoint]) -> float | None:
+    values = [p.report.get("accuracy", {}).get("unigram_test_loss") for p in points if p.report]
+    values = [v for v in values if isinstance(v, (int, float))]
+    return sum(values) / len(values) if values else None
+
+
+def fact_key(*parts: Any) -> str:
+    """``fact_key("asym", "up_down", 0.02) == "asym_up_down_0_02"``: a name a template can use."""
+    text = "_".join(str(p).lower() for p in parts if p is not None and str(p) != "")
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def mean_std(s: Summary, digits: int = 4) -> str:
+    return f"{s.mean:.{digits}f} ± {s.std:.{digits}f}" if s.n > 1 else f"{s.mean:.{digits}f}"
+
+
+def per_seed(s: Summary, digits: int = 3) -> str:
+    return ", ".join(f"{v:.{digits}f}" for v in s.values)
+
+
+def diff_text(c: Comparison, digits: int = 4) -> str:
+    if c.p is None:
+        return f"{c.diff:+.{digits}f} (n/a)"
+    mark = " *" if c.resolved else ""
+    return f"{c.diff:+.{digits}f} (p={c.p:.3f}){mark}"
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def comparison_facts(prefix: str, c: Comparison) -> dict[str, Any]:
+    return {f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
+            f"{prefix}_resolved_up": c.resolved and c.diff > 0, f"{prefix}_resolved_down": c.resolved and c.diff < 0,
+            f"{prefix}_pooled_std": c.pooled_std}
+
+
+def summary_facts(prefix: str, s: Summary) -> dict[str, Any]:
+    return {f"{prefix}_mean": s.mean, f"{prefix}_std": s.std, f"{prefix}_min": s.min, f"{prefix}_max": s.max}

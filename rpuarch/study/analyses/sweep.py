@@ -1,0 +1,167 @@
+"""Test loss against swept device or periphery fields (studies of asymmetry, DAC, ADC, states).
+
+For every sweep and every line (value of the second axis, if any): the RPU test loss at each value
+of the first axis over seeds, compared with the reference value of the same line and with the
+floating-point twin; walking from the reference outwards, the last value not resolved worse
+(``tolerated``) and the first value resolved worse (``first_worse``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..points import StudyPoint
+from ..spec import Sweep
+from ..stats import compare, monotonic, summarize
+from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save,
+                     summary_facts, unigram)
+
+
+def analyse(run) -> Any:
+    from ..runner import Analysis
+
+    facts: dict[str, Any] = {}
+    sections: list[str] = []
+    plots: list[str] = []
+    results: dict[str, Any] = {}
+    for sweep in run.study.sweeps:
+        f, md, plot, res = _one_sweep(sweep, run.points, run.out_dir)
+        facts.update(f)
+        sections += md
+        plots.append(plot)
+        results[sweep.name] = res
+    return Analysis(facts, sections, plots, results)
+
+
+def _points_at(points: list[StudyPoint], sweep: Sweep, values: dict[str, Any]) -> list[StudyPoint]:
+    out = [p for p in points if p.coords.get(sweep.name) == values]
+    return sorted(out, key=lambda p: p.seed)
+
+
+def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, list[str], str, dict]:
+    x_axis = sweep.axes[0]
+    line_axis = sweep.axes[1] if len(sweep.axes) > 1 else None
+    lines = line_axis.values if line_axis else [None]
+    s = sweep.name
+    facts: dict[str, Any] = {}
+    rows: list[list[str]] = []
+    res: dict[str, Any] = {"x": x_axis.name, "line": line_axis.name if line_axis else None, "lines": []}
+    ref_index = x_axis.values.index(sweep.reference)
+    walk = list(range(ref_index, len(x_axis.values))) if ref_index == 0 else list(range(ref_index, -1, -1))
+
+    # The floating-point twin at the reference (the same for every line of one seed when the swept
+    # fields are analog-only; taken at the reference to be safe).
+    fp_points = _points_at(points, sweep, _coords(sweep, sweep.reference, lines[0]))
+    fp = summarize([final(p, "fp") for p in fp_points])
+    fp_seeds = [p.seed for p in fp_points]
+    facts.update(summary_facts(fact_key(s, "fp"), fp))
+
+    per_line: dict[Any, list] = {}
+    for line in lines:
+        lk = fact_key(s, line_axis.name, line) if line_axis else s
+        stats = []
+        ref_pts = _points_at(points, sweep, _coords(sweep, sweep.reference, line))
+        ref_vals, ref_seeds = [final(p, "rpu") for p in ref_pts], [p.seed for p in ref_pts]
+        for x in x_axis.values:
+            pts = _points_at(points, sweep, _coords(sweep, x, line))
+            vals, seeds = [final(p, "rpu") for p in pts], [p.seed for p in pts]
+            summ = summarize(vals)
+            vs_ref = compare(vals, ref_vals, seeds, ref_seeds)
+            vs_fp = compare(vals, [final(p, "fp") for p in pts], seeds, seeds)
+            stats.append((x, summ, vs_ref, vs_fp, seeds))
+            k = fact_key(lk, x_axis.name, x)
+            facts.update(summary_facts(k, summ))
+            facts.update(comparison_facts(f"{k}_vs_ref", vs_ref))
+            facts.update(comparison_facts(f"{k}_vs_fp", vs_fp))
+            rows.append([*( [str(line)] if line_axis else []), str(x), mean_std(summ), per_seed(summ),
+                         "reference" if x == sweep.reference else diff_text(vs_ref), diff_text(vs_fp)])
+        per_line[line] = stats
+        means = [st[1].mean for st in stats]
+        ordered = [means[i] for i in walk]
+        facts[f"{lk}_monotonic"] = monotonic(ordered, "rising")
+        worse = [i for i in walk[1:] if stats[i][2].resolved and stats[i][2].diff > 0]
+        first_worse = worse[0] if worse else None
+        tolerated = walk[walk.index(first_worse) - 1] if first_worse is not None else walk[-1]
+        facts[f"{lk}_any_worse"] = bool(worse)
+        facts[f"{lk}_first_worse"] = x_axis.values[first_worse] if first_worse is not None else None
+        facts[f"{lk}_tolerated"] = x_axis.values[tolerated]
+        facts[f"{lk}_resolved_worse_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(worse)) or "none"
+        facts[f"{lk}_span"] = max(means) - min(means)
+        facts[f"{lk}_any_vs_fp"] = any(st[3].resolved for st in stats)
+        facts[f"{lk}_ref_vs_fp_resolved_up"] = bool(stats[ref_index][3].resolved and stats[ref_index][3].diff > 0)
+        facts[f"{lk}_ref_vs_fp_diff"] = stats[ref_index][3].diff
+        worst = int(np.argmax(means))
+        facts[f"{lk}_worst_value"] = x_axis.values[worst]
+        facts[f"{lk}_worst_mean"] = means[worst]
+        facts[f"{lk}_worst_vs_fp_diff"] = stats[worst][3].diff
+        res["lines"].append({
+            "line": line,
+            "points": [{"x": x, "rpu_test_loss": summ.to_dict(), "seeds": seeds, "vs_reference": vr.to_dict(),
+                        "vs_fp": vf.to_dict()} for x, summ, vr, vf, seeds in stats],
+        })
+
+    if line_axis and len(lines) == 2:
+        # The second line against the first at each x (e.g. stochastic rounding on vs off).
+        a, b = lines[1], lines[0]
+        resolved_better = []
+        for i, x in enumerate(x_axis.values):
+            sa, sb = per_line[a][i], per_line[b][i]
+            c = compare(list(sa[1].values), list(sb[1].values), sa[4], sb[4])
+            facts.update(comparison_facts(fact_key(s, x_axis.name, x, "line_diff"), c))
+            if c.resolved and c.diff < 0:
+                resolved_better.append(x)
+        facts[fact_key(s, "line_better_at")] = ", ".join(map(str, resolved_better)) or "none"
+        facts[fact_key(s, "line_better_any")] = bool(resolved_better)
+
+    res["fp_test_loss"] = fp.to_dict()
+    res["fp_seeds"] = fp_seeds
+    plot = _plot(sweep, per_line, fp, unigram(points), out_dir)
+    columns = ([line_axis.label] if line_axis else []) + [x_axis.label, "RPU test loss [nats/char] mean ± std",
+                                                         "per seed", f"vs {x_axis.name}={sweep.reference}", "vs FP twin"]
+    md = [f"### {sweep.title}", "",
+          f"Floating-point twin (same seeds, same data): {mean_std(fp)} nats/char.", "",
+          markdown_table(columns, rows),
+          "Differences are RPU test-loss means minus the reference's (or the FP twin's), p of the t-test;"
+          " `*` marks a resolved difference (rule below).", "",
+          f"![{sweep.name}]({plot})", ""]
+    return facts, md, plot, res
+
+
+def _coords(sweep: Sweep, x: Any, line: Any) -> dict[str, Any]:
+    coords = {sweep.axes[0].name: x}
+    if len(sweep.axes) > 1:
+        coords[sweep.axes[1].name] = line
+    return coords
+
+
+def _plot(sweep: Sweep, per_line: dict, fp, unigram_loss, out_dir) -> str:
+    x_axis = sweep.axes[0]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x_axis.values)
+    xs = np.array(x_axis.values, dtype=float) if numeric else np.arange(len(x_axis.values), dtype=float)
+    span = (xs.max() - xs.min()) or 1.0
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colours = ["tab:red", "tab:blue", "tab:green", "tab:purple"]
+    offsets = np.linspace(-0.012, 0.012, len(per_line)) * span if len(per_line) > 1 else [0.0]
+    for (line, stats), colour, off in zip(per_line.items(), colours, offsets):
+        name = "RPU" if line is None else f"RPU, {sweep.axes[1].label} = {line}"
+        means = [st[1].mean for st in stats]
+        stds = [st[1].std for st in stats]
+        ax.errorbar(xs + off, means, yerr=stds, color=colour, marker="o", capsize=3, label=f"{name} (mean ± std)")
+        for x, st in zip(xs, stats):
+            ax.scatter([x + off] * st[1].n, st[1].values, color=colour, s=10, alpha=0.45, zorder=3)
+    ax.axhspan(fp.mean - fp.std, fp.mean + fp.std, color="grey", alpha=0.2)
+    ax.axhline(fp.mean, color="black", linestyle="--", linewidth=1, label="floating point (mean ± std)")
+    if unigram_loss is not None:
+        ax.axhline(unigram_loss, color="grey", linestyle=":", linewidth=1, label="character frequencies only")
+    if not numeric:
+        ax.set_xticks(xs, [str(v) for v in x_axis.values])
+    ax.set_xlabel(x_axis.label)
+    ax.set_ylabel("test cross-entropy [nats/char]")
+    ax.set_title(sweep.title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    name = f"{sweep.name}.png"
+    save(fig, out_dir / name)
+    return name
