@@ -6,8 +6,8 @@ coincidence count of a device is popcount(mask_d & mask_x). Within one rank-1 up
 coincidence at a device pushes the same way, so its n steps are applied at once in closed form
 (see pulses.apply_counts): the work is proportional to the touched devices, not to the pulses.
 
-Random numbers come from fastrandom.py (xoshiro256** seeded from the tile's Generator at each
-call); a pulse slot costs half a 64-bit draw (two 32-bit uniforms per draw).
+Random numbers come from fastrandom.py (a xoshiro256** stream seeded from the tile's Generator);
+a pulse slot costs half a 64-bit draw (two 32-bit uniforms per draw).
 """
 
 from __future__ import annotations
