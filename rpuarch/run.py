@@ -77,10 +77,12 @@ def read_finished_report(out_dir: Path, key: str) -> dict[str, Any] | None:
     return report if found == key else None
 
 
-def preflight(loaded: LoadedWorkload) -> dict[str, Any]:
+def preflight(loaded: LoadedWorkload) -> None:
     """Every check that needs no training, before anything is written: the dataset exists and is
-    large enough, the network fits the chip. Returns the hardware estimate with expected activity."""
-    from .arch.estimate import estimate
+    large enough for the batching, the network fits the chip, the hardware description is
+    physically possible. Cheap (no simulation); raises a ``UserError`` naming file and field."""
+    from .arch.components import build_hardware
+    from .arch.network import check_fits, lstm_network
     from .nn.corpus import read_corpus
     from .nn.data import check_trainable, split_corpus
 
@@ -88,7 +90,10 @@ def preflight(loaded: LoadedWorkload) -> dict[str, Any]:
     with _attributed(loaded):
         data = split_corpus(read_corpus(w.dataset), w.dataset)
         check_trainable(data, w.training.streams, w.training.seq_length)
-        return estimate(w, vocab_size=data.vocab.size, train_chars=int(data.splits["train"].size))
+        network = lstm_network(data.vocab.size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols,
+                               w.training.streams, w.training.seq_length)
+        check_fits(network, w.chip.tiles, "workload")
+        build_hardware(w.tile, w.chip, w.io, w.update, "workload")
 
 
 def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -115,7 +120,7 @@ def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = 
             activity=trained["activity"],
             vocab_size=trained["network"]["vocab_size"],
             measured_host_chars_per_s=trained["timing"]["fp"]["chars_per_s"],
-            train_chars=trained["training"]["chars_per_epoch"],
+            train_chars=trained["data"]["chars"]["train"],
         )
     return assemble_report(loaded, trained, estimated, started, time.time())
 
@@ -134,7 +139,8 @@ def assemble_report(loaded: LoadedWorkload, trained: dict[str, Any], estimated: 
         "resolved": w.model_dump(mode="json"),
         "origins": loaded.origins,
     }
-    report["sources"] = dict(w.sources)
+    # Every constant's source: the workload's presets, and the hardware presets the estimate used.
+    report["sources"] = {**w.sources, **estimated.get("hardware", {}).get("sources", {})}
     report["versions"] = versions()
     report["run"] = {
         "started": _iso(started),

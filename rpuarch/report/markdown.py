@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import Table, run_tables
+from .tables import Table, headline, run_tables
 
 
 def markdown_table(table: Table) -> str:
@@ -38,6 +38,10 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         f"- seed: {report.get('seed')}",
         f"- run: {run.get('started')} to {run.get('finished')} on {run.get('host')}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items()),
+        "",
+        "## In short",
+        "",
+        headline(report),
         "",
         "## Results",
         "",

@@ -8,13 +8,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from .tables import Table, run_tables
+from .tables import Table, headline, run_tables
 
 
 def to_rich(table: Table) -> RichTable:
-    out = RichTable(title=table.title, title_justify="left", caption=table.note, caption_justify="left")
+    out = RichTable(
+        title=escape(table.title), title_justify="left", caption=escape(table.note) if table.note else None,
+        caption_justify="left",
+    )
     for i, column in enumerate(table.columns):
-        out.add_column(column, justify="left" if i == 0 else "right", style="bold" if i == 0 else None)
+        # Headers carry the units: never let rich squeeze them away.
+        out.add_column(escape(column), justify="left" if i == 0 else "right", style="bold" if i == 0 else None,
+                       min_width=max(len(word) for word in column.split()))
     for r, row in enumerate(table.rows):
         out.add_row(*(f"[bold green]{escape(cell)}[/]" if (r, c) in table.bold else escape(cell) for c, cell in enumerate(row)))
     return out
@@ -33,6 +38,8 @@ def print_run_summary(report: dict[str, Any], out_dir: str | None = None, consol
     workload = report.get("workload", {})
     console.rule(f"[bold]{escape(str(report.get('name')))}[/] (seed {report.get('seed')})")
     print_tables(run_tables(report), console)
+    console.print(escape(headline(report)))
+    console.print()
     if out_dir is not None:
         console.print(f"Report: [bold]{escape(str(out_dir))}/report.md[/] (and report.json, plots); "
                       f"workload sha256 {workload.get('sha256', '')[:12]}")

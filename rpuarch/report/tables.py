@@ -95,17 +95,27 @@ def hardware_table(report: dict[str, Any]) -> Table:
 
 
 def breakdown_table(report: dict[str, Any], kind: str) -> Table | None:
-    """Energy (``energy_J``) or latency (``latency_s``) by component and phase, flattened."""
-    breakdown = report.get("hardware", {}).get("breakdown", {}).get(kind)
-    if not isinstance(breakdown, dict) or not breakdown:
+    """Energy (``energy_J``) or latency (``latency_s``) by component (rows) and phase (columns)."""
+    breakdown = report.get("hardware", {}).get("breakdown", {})
+    tree = breakdown.get(kind)
+    if not isinstance(tree, dict) or not tree:
         return None
     unit = "J" if kind == "energy_J" else "s"
-    items = flatten(breakdown)
-    total = sum(v for _, v in items)
-    title = "Energy per training step by component and phase" if kind == "energy_J" else "Latency by component and phase"
-    table = Table(title, ["component / phase", f"[{unit}]", "share"])
-    for name, value in items:
-        table.rows.append([name, si(value, unit), percent(value / total) if total else "n/a"])
+    rows = {component: (phases if isinstance(phases, dict) else {"": phases}) for component, phases in tree.items()}
+    phases: list[str] = []
+    for by_phase in rows.values():
+        phases += [p for p in by_phase if p not in phases]
+    totals = {c: sum(v for v in by_phase.values() if isinstance(v, (int, float))) for c, by_phase in rows.items()}
+    grand = sum(totals.values())
+    what = "Energy" if unit == "J" else "Busy time"
+    table = Table(f"{what} by component and phase", ["component", *(p or "all" for p in phases), "total", "share"])
+    for component, by_phase in rows.items():
+        cells = [si(by_phase[p], unit) if isinstance(by_phase.get(p), (int, float)) else "-" for p in phases]
+        table.rows.append([component, *cells, si(totals[component], unit), percent(totals[component] / grand) if grand else "n/a"])
+    scope = breakdown.get("scope")
+    table.note = f"Scope: {scope}." if scope else None
+    if unit == "s":
+        table.note = (table.note or "") + " Components work in parallel: busy times overlap and do not add up to the latency."
     return table
 
 
@@ -155,6 +165,33 @@ def timing_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def headline(report: dict[str, Any]) -> str:
+    """The run in two sentences: accuracy against floating point, and the chip against the baselines."""
+    rpu, fp = lookup(report, "accuracy.rpu.test_loss"), lookup(report, "accuracy.fp.test_loss")
+    hw, net = report.get("hardware", {}), report.get("network", {})
+    parts = []
+    if rpu is not None and fp is not None:
+        parts.append(
+            f"On the test split the RPU network scores {rpu:.4f} nats/char ({rpu / LN2:.3f} bits/char) against "
+            f"{fp:.4f} nats/char ({fp / LN2:.3f} bits/char) in floating point, a gap of {rpu - fp:+.4f} nats/char."
+        )
+    chip = (
+        f"The chip maps it onto {plain(net.get('physical_tiles'))} tiles ({percent(net.get('utilization'))} of their "
+        f"devices hold weights), {si(hw.get('area_mm2'), 'mm²')}, and takes {si(hw.get('latency_per_char_s'), 's')} and "
+        f"{si(hw.get('energy_per_char_J'), 'J')} per training character at {si(hw.get('power_W'), 'W')}"
+    )
+    baselines = [b for b in report.get("baselines") or [] if isinstance(b.get("acceleration_factor"), (int, float))]
+    if baselines:
+        fastest = max(baselines, key=lambda b: b["acceleration_factor"])
+        slowest = min(baselines, key=lambda b: b["acceleration_factor"])
+        chip += (
+            f"; it trains an epoch {factor(slowest['acceleration_factor'])} ({slowest['name']}) to "
+            f"{factor(fastest['acceleration_factor'])} ({fastest['name']}) faster than the digital baselines"
+        )
+    parts.append(chip + ".")
+    return " ".join(parts)
+
+
 def run_tables(report: dict[str, Any]) -> list[Table]:
     tables = [accuracy_table(report), network_table(report), hardware_table(report)]
     tables += [t for t in (breakdown_table(report, "energy_J"), breakdown_table(report, "latency_s")) if t]
@@ -176,4 +213,4 @@ def comparison_table(labels: list[str], reports: list[dict[str, Any] | None], ti
     return table
 
 
-__all__ = ["Table", "run_tables", "comparison_table", "flatten", "lookup"]
+__all__ = ["Table", "comparison_table", "flatten", "headline", "lookup", "run_tables"]

@@ -1,8 +1,10 @@
 """Finished points, by the hash of their resolved workload: a point is never computed twice.
 
 Each point owns a directory ``<root>/<hash16>/``: its training checkpoints while it runs, then its
-full run report (``report.json`` written last, so its presence means finished). The same layout as
-``rpuarch run``'s output directory, so a cached point is an ordinary run a user can open.
+run report (``report.json`` written last, so its presence means finished, and ``report.md``). The
+layout of ``rpuarch run``'s output directory, so a cached point is an ordinary run a user can open;
+its per-run plots are left out by default (the study's plots summarise the points, and plotting
+every point would cost the client more than a short point's training).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class ResultCache:
         """The finished report of the point with resolved hash ``key``, if there is one."""
         return read_finished_report(self.dir_for(key), key)
 
-    def put(self, key: str, report: dict[str, Any], plots: bool = True) -> Path:
+    def put(self, key: str, report: dict[str, Any], plots: bool = False) -> Path:
         directory = self.dir_for(key)
         write_report(report, directory, plots=plots)
         return directory

@@ -29,6 +29,11 @@ from .executor import Executor
 from .points import PointResult, run_points
 
 SWEEP_SCHEMA = "rpuarch.sweep/1"
+# The headline metrics of the results table and plot (with every acceleration factor); all are in sweep.csv.
+TABLE_METRICS = {
+    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "hardware.tiles", "hardware.area_mm2",
+    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+}
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,9 @@ def write_outputs(document: dict[str, Any], axes: list[Axis], results: list[Poin
 
 
 def plotted_metrics(metrics: list[Metric]) -> list[Metric]:
-    """Metrics worth a panel: all but the bits/char duplicate of the test loss."""
-    return [m for m in metrics if m.key != "accuracy.rpu.test_bpc"]
+    """Metrics worth a panel: those of the results table and the acceleration factors (every
+    metric is in sweep.csv)."""
+    return [m for m in metrics if m.key in TABLE_METRICS or m.key.endswith(".acceleration_factor")]
 
 
 def to_csv(document: dict[str, Any]) -> str:
