@@ -16,19 +16,26 @@ second death fails the point, not the sweep. A point that fails by itself is an 
 message (``run_point`` catches it). Ctrl-C cancels the points still queued or running and
 closes what this executor opened; finished points were already cached by the client.
 
-``python -m rpuarch.sweep.dask_executor --bench`` measures Dask's overhead per point against
-the local executor (docs/cluster.md holds its latest figures).
+``rpuarch bench sweep`` (``benchmark_overhead``) measures Dask's overhead per point against the
+local executor; docs/cluster.md holds its latest figures.
 """
 
 from __future__ import annotations
 
+import datetime
 import glob
 import importlib.util
 import logging
+import os
 import signal
+import statistics
+import time
 import traceback
 import uuid
+import warnings
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import dask
@@ -38,7 +45,8 @@ from rich.console import Console
 
 from .. import __version__
 from ..errors import UserError
-from .executor import PointOutcome, PointTask, run_point
+from ..files import atomic_write_text
+from .executor import Executor, PointOutcome, PointTask, run_point
 
 # Worker deaths a point survives: one retry on another worker, then the point fails.
 ALLOWED_FAILURES = 1
@@ -47,7 +55,9 @@ ALLOWED_FAILURES = 1
 def local_cluster(jobs: int, dashboard_address: str | None = ":8787") -> LocalCluster:
     """The embedded cluster: ``jobs`` worker processes of one thread each (a point is single-threaded
     numpy/numba; processes keep points from sharing the GIL). Dask's logs are kept to warnings."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), warnings.catch_warnings():
+        # Dashboard port taken (another cluster runs here): Dask picks a free one, the "Dask:" line shows it.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=jobs, threads_per_worker=1, processes=True,
             silence_logs=logging.WARNING, dashboard_address=dashboard_address,
@@ -163,7 +173,9 @@ def _quiet_dask() -> Iterator[None]:
 def _connect(address: str, timeout_s: float) -> Client:
     try:
         return Client(address, timeout=timeout_s)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except ValueError as exc:
+        raise UserError(f"--scheduler {address} is not a scheduler address ({exc}); give it as tcp://HOST:PORT.") from None
+    except (OSError, TimeoutError) as exc:
         raise UserError(
             f"--scheduler {address}: no Dask scheduler answered within {timeout_s:g} s ({type(exc).__name__}: {exc}). "
             "Give the address the scheduler printed (tcp://HOST:PORT), and check that it runs and that this machine can reach it."
@@ -173,17 +185,17 @@ def _connect(address: str, timeout_s: float) -> Client:
 def _dashboard_link(client: Client) -> str | None:
     try:
         return client.dashboard_link or None
-    except KeyError:  # the scheduler serves no dashboard (bokeh is not installed there)
+    except KeyError:  # the scheduler was started without a dashboard
         return None
 
 
 def _outcome(future: Any, task: PointTask) -> PointOutcome:
     try:
         return future.result()
-    except KilledWorker as exc:
+    except KilledWorker as exc:  # more deaths than the scheduler's allowed-failures
         return PointOutcome(task.key, task.label, error=(
-            f"the Dask worker running this point died {ALLOWED_FAILURES + 1} times ({exc}); "
-            "the point may need more memory than a worker has (dask worker --memory-limit)."
+            f"every Dask worker that ran this point died while running it ({exc}). "
+            "The point may need more memory than a worker has (dask worker --memory-limit)."
         ))
     except Exception:  # a task that could not run at all (e.g. lost with its worker's connection)
         return PointOutcome(task.key, task.label, crash=traceback.format_exc())
@@ -216,8 +228,6 @@ def check_workers(client: Client, tasks: list[PointTask]) -> None:
 
 def worker_facts(dataset_paths: list[str]) -> tuple[str, list[str]]:
     """On a worker: its rpuarch version and the dataset paths it cannot read."""
-    from pathlib import Path
-
     from .. import __version__ as version
 
     def readable(spec: str) -> bool:
@@ -226,3 +236,145 @@ def worker_facts(dataset_paths: list[str]) -> tuple[str, list[str]]:
         return Path(spec).expanduser().exists()
 
     return version, [p for p in dataset_paths if not readable(p)]
+
+
+# ----------------------------------------------------------------------------- overhead benchmark
+# Short points: the embedded quickstart cut to a 1 x 8 LSTM on 12 windows (about 0.3 s of work).
+BENCH_OVERRIDES = (
+    "network.hidden=8", "dataset.max_chars=20000", "training.epochs=1", "training.streams=4", "training.seq_length=16",
+    "training.max_windows_per_epoch=12", "training.eval_chars=400", "training.eval_streams=4",
+)
+BENCH_BEGIN = "<!-- bench sweep: begin (generated by `rpuarch bench sweep --docs docs/cluster.md`; do not edit) -->"
+BENCH_END = "<!-- bench sweep: end -->"
+
+
+@dataclass
+class OverheadResult:
+    """Wall times (s) of the same points under the local executor and an embedded LocalCluster of
+    ``jobs`` workers, one entry per repetition. Dask's time is split into cluster start, the points
+    (fresh workers), the same points once more (warm workers: imports done) and close."""
+
+    points: int
+    jobs: int
+    local_s: list[float]
+    dask_start_s: list[float]
+    dask_run_s: list[float]
+    dask_warm_s: list[float]
+    dask_close_s: list[float]
+    warm_compute_s: list[float]  # per warm run: the points' own wall time (report run.wall_s), summed
+    point_compute_s: float  # median of one point's own wall time, for scale
+    load_before: float
+    load_after: float
+    cpu_count: int
+    when: str
+
+    @property
+    def dask_total_s(self) -> list[float]:
+        """End to end, as a sweep on the embedded cluster pays it: start, points, close."""
+        return [a + b + c for a, b, c in zip(self.dask_start_s, self.dask_run_s, self.dask_close_s)]
+
+    @property
+    def overhead_per_point_s(self) -> float:
+        """Dask's extra wall time per point against the local executor, end to end."""
+        return (statistics.median(self.dask_total_s) - statistics.median(self.local_s)) / self.points
+
+    @property
+    def warm_overhead_per_point_s(self) -> float:
+        """Worker time per point not spent in the point, on a cluster that is up and warm: Dask's
+        scheduling and transfer plus rpuarch's own per-point work outside the run (validation)."""
+        return statistics.median(
+            (wall * self.jobs - compute) / self.points for wall, compute in zip(self.dask_warm_s, self.warm_compute_s)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "dask_total_s": self.dask_total_s, "overhead_per_point_s": self.overhead_per_point_s,
+                "warm_overhead_per_point_s": self.warm_overhead_per_point_s}
+
+
+def benchmark_overhead(points: int = 16, jobs: int = 2, repeat: int = 3, workload: str | None = None,
+                       overrides: tuple[str, ...] = BENCH_OVERRIDES) -> OverheadResult:
+    """Run ``points`` short points (seeds 1..points) ``repeat`` times under each executor, in
+    alternating order so that a drift in the machine's load does not favour one of them."""
+    from ..config import load_workload
+    from .executor import LocalExecutor
+
+    tasks = [PointTask.of(load_workload(workload, [*overrides, f"seed={seed}"]), f"seed={seed}") for seed in range(1, points + 1)]
+    load_before = os.getloadavg()[0]
+    times: dict[str, list[float]] = {k: [] for k in ("local", "start", "run", "warm", "close", "warm_compute")}
+    compute_s: list[float] = []
+
+    def run(executor: Executor) -> tuple[float, float]:
+        """(wall time, the points' own time summed)"""
+        t = time.perf_counter()
+        outcomes = list(executor.run(tasks))
+        wall = time.perf_counter() - t
+        bad = [o for o in outcomes if not o.ok]
+        if bad:
+            raise UserError(f"benchmark point {bad[0].label} failed: {bad[0].error or bad[0].crash}")
+        own = [o.report["run"]["wall_s"] for o in outcomes if o.report]
+        compute_s.extend(own)
+        return wall, sum(own)
+
+    def on_local() -> None:
+        times["local"].append(run(LocalExecutor(jobs))[0])
+
+    def on_dask() -> None:
+        t = time.perf_counter()
+        with DaskExecutor(jobs=jobs, quiet=True) as executor:
+            times["start"].append(time.perf_counter() - t)
+            times["run"].append(run(executor)[0])
+            warm, own = run(executor)
+            times["warm"].append(warm)
+            times["warm_compute"].append(own)
+            t = time.perf_counter()
+        times["close"].append(time.perf_counter() - t)
+
+    for i in range(repeat):
+        for step in ((on_local, on_dask) if i % 2 == 0 else (on_dask, on_local)):
+            step()
+    return OverheadResult(
+        points, jobs, times["local"], times["start"], times["run"], times["warm"], times["close"], times["warm_compute"],
+        statistics.median(compute_s), load_before, os.getloadavg()[0], os.cpu_count() or 0,
+        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
+    )
+
+
+def overhead_markdown(result: OverheadResult) -> str:
+    """The figures as the markdown block docs/cluster.md carries between the bench markers."""
+    med = statistics.median
+    lines = [
+        BENCH_BEGIN,
+        f"Measured {result.when} with `rpuarch bench sweep --points {result.points} --jobs {result.jobs} --repeat "
+        f"{len(result.local_s)}` on a {result.cpu_count}-CPU machine shared with other work (1-minute load average "
+        f"{result.load_before:.1f} before, {result.load_after:.1f} after; above {result.cpu_count} the times are stretched "
+        f"and noisy). {result.points} points of about {result.point_compute_s:.2f} s of work each (median as measured), "
+        f"{result.jobs} at a time; medians of {len(result.local_s)} repetitions run in alternating order.",
+        "",
+        "| | wall time |",
+        "|---|---:|",
+        f"| local executor, --jobs {result.jobs} (its process pool start included) | {med(result.local_s):.1f} s |",
+        f"| Dask, embedded LocalCluster of {result.jobs} workers, end to end | {med(result.dask_total_s):.1f} s |",
+        f"| &nbsp;&nbsp;cluster start | {med(result.dask_start_s):.1f} s |",
+        f"| &nbsp;&nbsp;points (fresh workers) | {med(result.dask_run_s):.1f} s |",
+        f"| &nbsp;&nbsp;cluster close | {med(result.dask_close_s):.1f} s |",
+        f"| the same points again on the warm cluster | {med(result.dask_warm_s):.1f} s |",
+        f"| **Dask overhead per point against local, end to end** | **{result.overhead_per_point_s:+.2f} s** |",
+        f"| **worker time per point outside the point, warm cluster** | **{result.warm_overhead_per_point_s:.3f} s** |",
+        BENCH_END,
+    ]
+    return "\n".join(lines)
+
+
+def write_overhead_into(doc: Path, result: OverheadResult) -> None:
+    """Replace the bench block of ``doc`` (between the markers) with the new figures."""
+    text, begin, end = bench_block(doc)
+    atomic_write_text(doc, text[:begin] + overhead_markdown(result) + text[end + len(BENCH_END):])
+
+
+def bench_block(doc: Path) -> tuple[str, int, int]:
+    """The text of ``doc`` and where its bench block begins and ends (checked before a long benchmark)."""
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    begin, end = text.find(BENCH_BEGIN), text.find(BENCH_END)
+    if begin < 0 or end < begin:
+        raise UserError(f"{doc} has no bench block to replace; it needs the lines\n{BENCH_BEGIN}\n{BENCH_END}")
+    return text, begin, end

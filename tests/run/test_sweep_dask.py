@@ -202,7 +202,7 @@ def test_workers_must_see_the_dataset_and_run_the_same_rpuarch(tmp_path, cluster
         list(dask_executor(cluster).run([task]))
 
 
-def test_an_unreachable_scheduler_is_a_user_error(tmp_path):
+def test_an_unreachable_or_malformed_scheduler_is_a_user_error(tmp_path):
     pytest.importorskip("distributed", reason=NO_DASK)
     import socket
 
@@ -215,6 +215,8 @@ def test_an_unreachable_scheduler_is_a_user_error(tmp_path):
     executor = DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1)
     with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered"):
         list(executor.run([task]))
+    with pytest.raises(UserError, match=r"--scheduler 127.0.0.1 is not a scheduler address .* tcp://HOST:PORT"):
+        list(DaskExecutor("127.0.0.1", quiet=True).run([task]))
 
 
 def test_without_dask_the_dask_executor_says_how_to_install_it(tmp_path, monkeypatch, capsys):
