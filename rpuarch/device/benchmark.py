@@ -6,9 +6,12 @@ device and periphery, BL = 10, lr = 0.05, update and BL management on. Rank-1 pa
 produces them: x = a one-hot over the first 97 inputs, 63 values uniform in [-0.8, 0.8] and a
 constant 1; d normal with std 0.002, 0.02 and 0.1 (few to many coincidences).
 
-Each case is timed over repeated calls for about ``seconds`` of wall time; the rate reported is
-the median over the calls (the best is kept too). The machine is shared: the 1-minute load
-average is recorded with the numbers.
+Each case is timed over repeated calls for about ``seconds`` of wall time; each call is timed by
+the wall clock and by the process's CPU clock. The machine is shared: a call longer than the
+scheduler's time slice waits for a core while other processes run, which the wall clock counts
+and the CPU clock does not. The median CPU rate (what this process achieves while it runs) is
+what is compared with the targets; the median and best wall rates and the 1-minute load average
+are recorded with it.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ TARGET_FORWARD = {32: 160_000, 1: 36_000}
 class Case:
     name: str
     unit: str
-    median: float
-    best: float
+    cpu: float  # median rate by the process CPU clock
+    wall: float  # median rate by the wall clock
+    best_wall: float
     target: float | None
     reference: float | None  # aihwkit's rate on the same setup
     calls: int
@@ -47,7 +51,7 @@ class Case:
 
     @property
     def meets_target(self) -> bool | None:
-        return None if self.target is None else self.median >= self.target
+        return None if self.target is None else self.cpu >= self.target
 
 
 @dataclass
@@ -101,9 +105,9 @@ def benchmark_tile(seconds: float = 1.0, seed: int = 0, backend: str = "numba", 
             progress(name)
         t = tile("exact")
         batches = [lstm_pairs(200, d_std, rng) for _ in range(8)]
-        median, best, calls = _time_calls(lambda k: t.update(*batches[k % len(batches)], LR), 200, seconds)
+        *rates, calls = _time_calls(lambda k: t.update(*batches[k % len(batches)], LR), 200, seconds)
         a = t.activity
-        cases.append(Case(name, "rank-1 updates/s", median, best, TARGET_UPDATES[d_std], REFERENCE_UPDATES[d_std],
+        cases.append(Case(name, "rank-1 updates/s", *rates, TARGET_UPDATES[d_std], REFERENCE_UPDATES[d_std],
                           calls, {"coincidences_per_update": a.coincidences / a.updates,
                                   "mean_bl": a.update_bl / a.updates}))
     name = "update aggregated, d std 0.02, batch 1600"
@@ -111,8 +115,8 @@ def benchmark_tile(seconds: float = 1.0, seed: int = 0, backend: str = "numba", 
         progress(name)
     t = tile("aggregated")
     batches = [lstm_pairs(1600, 0.02, rng) for _ in range(2)]
-    median, best, calls = _time_calls(lambda k: t.update(*batches[k % 2], LR), 1600, seconds)
-    cases.append(Case(name, "rank-1 updates/s", median, best, TARGET_AGGREGATED, None, calls,
+    *rates, calls = _time_calls(lambda k: t.update(*batches[k % 2], LR), 1600, seconds)
+    cases.append(Case(name, "rank-1 updates/s", *rates, TARGET_AGGREGATED, None, calls,
                       {"coincidences_per_update": t.activity.coincidences / t.activity.updates}))
     for batch in (32, 1):
         name = f"forward, batch {batch}"
@@ -120,26 +124,30 @@ def benchmark_tile(seconds: float = 1.0, seed: int = 0, backend: str = "numba", 
             progress(name)
         t = tile("exact")
         inputs = [lstm_pairs(batch, 0.02, rng)[0] for _ in range(16)]
-        median, best, calls = _time_calls(lambda k: t.forward(inputs[k % 16]), batch, seconds)
+        *rates, calls = _time_calls(lambda k: t.forward(inputs[k % 16]), batch, seconds)
         a = t.activity
-        cases.append(Case(name, "vectors/s", median, best, TARGET_FORWARD[batch], REFERENCE_FORWARD[batch],
+        cases.append(Case(name, "vectors/s", *rates, TARGET_FORWARD[batch], REFERENCE_FORWARD[batch],
                           calls, {"bm_repeats_per_vector": a.forward_repeats / a.forward_vectors}))
     return BenchResult(cases, load_before, os.getloadavg()[0], threads, backend, os.cpu_count() or 0)
 
 
-def _time_calls(call, items_per_call: int, seconds: float) -> tuple[float, float, int]:
-    """(median rate, best rate, calls): time single calls until ``seconds`` have passed."""
+def _time_calls(call, items_per_call: int, seconds: float) -> tuple[float, float, float, int]:
+    """(median CPU rate, median wall rate, best wall rate, calls): time single calls until
+    ``seconds`` of wall time have passed (at least 3 calls)."""
     call(0)  # warm up (numba compilation is cached on disk, but the first call loads it)
-    durations = []
+    wall, cpu = [], []
     start = time.perf_counter()
     k = 0
     while time.perf_counter() - start < seconds or k < 3:
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         call(k)
-        durations.append(time.perf_counter() - t0)
+        c1, w1 = time.process_time(), time.perf_counter()
+        wall.append(w1 - w0)
+        cpu.append(max(c1 - c0, 1e-9))
         k += 1
-    rates = items_per_call / np.asarray(durations)
-    return float(np.median(rates)), float(rates.max()), k
+    wall_rates = items_per_call / np.asarray(wall)
+    cpu_rates = items_per_call / np.asarray(cpu)
+    return float(np.median(cpu_rates)), float(np.median(wall_rates)), float(wall_rates.max()), k
 
 
 def set_blas_threads(threads: int) -> int | None:
