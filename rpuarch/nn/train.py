@@ -32,6 +32,7 @@ from ..config import PERFECT_IO, DeviceConfig, LoadedWorkload, Workload
 from ..errors import TrainingDiverged
 from ..files import atomic_write_json
 from . import checkpoint
+from .blas import blas_threads
 from .analog_matrix import TileFactory
 from .corpus import read_corpus
 from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
@@ -290,7 +291,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
             checkpoint.save(out_dir, workload, data.digest, run_state)
 
     interrupt = _Interrupt()
-    with interrupt.installed(), _Progress(progress) as bar:
+    with interrupt.installed(), blas_threads(1), _Progress(progress) as bar:
         for epoch in range(cfg.epochs):
             pending = [run_state.runs[label] for label in NETWORKS if run_state.runs[label].epochs_done <= epoch]
             if not pending:

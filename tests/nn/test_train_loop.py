@@ -198,3 +198,15 @@ def test_cli_writes_train_json_and_refuses_bad_input(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
     assert main(["train", str(path), "--resume", str(tmp_path / "none"), "--quiet"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_training_runs_with_one_blas_thread_and_restores_the_pool():
+    from rpuarch.nn.blas import _openblas_apis, blas_threads
+
+    apis = _openblas_apis()
+    if not apis:
+        pytest.skip("no OpenBLAS loaded in this process")
+    before = [get() for _, get in apis]
+    with blas_threads(1):
+        assert [get() for _, get in apis] == [1] * len(apis)
+    assert [get() for _, get in apis] == before
