@@ -131,22 +131,30 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
         stats[2] += px
         stats[3] += pd
         total = 0
+        single_slot = bl == 1  # then every pair of pulsing lines coincides, exactly once
+        if single_slot:
+            for jj in range(nx):
+                hit_c[jj] = 1
+                hit_jj[jj] = jj
         for ii in range(nd):
             i = ad[ii]
             d_neg = dneg[ii]
-            # Pass 1: coincidence counts of the row, compacted to the touched devices without a
-            # branch (about a third of the pairs have none, at random: a branch mispredicts).
-            m = 0
-            for jj in range(nx):
-                if words == 1:
-                    c = np.int64(_ctpop(md[ii] & mx[jj]))
-                else:
-                    c = 0
-                    for w in range(words):
-                        c += np.int64(_ctpop(md[ii * words + w] & mx[jj * words + w]))
-                hit_c[m] = c
-                hit_jj[m] = jj
-                m += np.int64(c != 0)
+            if single_slot:
+                m = nx
+            else:
+                # Pass 1: coincidence counts of the row, compacted to the touched devices without
+                # a branch (about a third of the pairs have none, at random: a branch mispredicts).
+                m = 0
+                for jj in range(nx):
+                    if words == 1:
+                        c = np.int64(_ctpop(md[ii] & mx[jj]))
+                    else:
+                        c = 0
+                        for w in range(words):
+                            c += np.int64(_ctpop(md[ii * words + w] & mx[jj * words + w]))
+                    hit_c[m] = c
+                    hit_jj[m] = jj
+                    m += np.int64(c != 0)
             # Pass 2: the pulse-to-pulse noise of the row in one tight loop (one draw per device).
             if std > 0.0:
                 for q in range(m):
