@@ -56,8 +56,9 @@ def test_pulse_scales_without_management_and_degenerate_inputs():
 
 
 # ----------------------------------------------------------------------------- E[dW]
+@pytest.mark.parametrize("d_scale", [0.05, 0.01])  # BL = 3 and BL = 1 (k = 2.5 and 0.5)
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-def test_mean_update_is_minus_lr_d_x_far_from_bounds(impl):
+def test_mean_update_is_minus_lr_d_x_far_from_bounds(impl, d_scale):
     """Symmetric device without spread: E[dW] = -lr d x per rank-1 update.
 
     40 blocks of 50 identical updates, each block from W = 0 (at most 0.125 of movement, far
@@ -65,19 +66,20 @@ def test_mean_update_is_minus_lr_d_x_far_from_bounds(impl):
     Var(dW_ij) = dw_min^2 BL pq (1 - pq + dw_min_std^2); z-scores use that standard error."""
     cfg = PLAIN
     x = np.linspace(-1, 1, 9)[None, :]  # includes x = 0: those devices must not move at all
-    d = 0.05 * np.array([[1.0, -0.5, 0.25, -1.0, 0.75, 0.1]])
+    d = d_scale * np.array([[1.0, -0.5, 0.25, -1.0, 0.75, 0.1]])
     lr, blocks, per_block = 0.05, 40, 50
     dev = draw_devices(cfg, (6, 9), np.random.default_rng(0))
     rng = np.random.default_rng(1)
-    total = np.zeros((6, 9))
-    for _ in range(blocks):
+    block_sums = np.empty((blocks, 6, 9))
+    for k in range(blocks):
         w = np.zeros((6, 9))
         run(impl, w, np.repeat(x, per_block, 0), np.repeat(d, per_block, 0), lr, cfg, dev, rng)
-        total += w
+        block_sums[k] = w
     n = blocks * per_block
-    mean = total / n
+    mean = block_sums.sum(0) / n
     expected = -lr * d.T @ x
-    bl, a, b = pulses.pulse_scales(1.0, 0.05, lr, cfg.dw_min, UP)
+    bl, a, b = pulses.pulse_scales(1.0, d_scale, lr, cfg.dw_min, UP)
+    assert bl == (3 if d_scale == 0.05 else 1)
     pq = np.minimum(a * np.abs(d.T), 1) * np.minimum(b * np.abs(x), 1)
     np.testing.assert_allclose(bl * pq * cfg.dw_min, np.abs(expected), rtol=1e-12)  # no clipped probability
     se = cfg.dw_min * np.sqrt(bl * pq * (1 - pq + cfg.dw_min_std**2) / n)
@@ -85,6 +87,10 @@ def test_mean_update_is_minus_lr_d_x_far_from_bounds(impl):
     assert np.all(mean[:, zero] == 0)
     z = (mean[:, ~zero] - expected[:, ~zero]) / se[:, ~zero]
     assert np.max(np.abs(z)) < 4.5, z
+    # The spread too: variance of a block sum = per_block * Var(dW). Pooled over 48 devices the
+    # ratio has a standard error of ~3.4 % (39 degrees of freedom each); tolerance 15 %.
+    expected_var = per_block * (se[:, ~zero] ** 2 * n)
+    assert block_sums[:, :, ~zero].var(0, ddof=1).sum() / expected_var.sum() == pytest.approx(1, abs=0.15)
 
 
 @pytest.mark.parametrize("gamma", [0.05, -0.05, 0.0])
