@@ -27,6 +27,7 @@ import glob
 import importlib.util
 import logging
 import os
+import pickle
 import signal
 import statistics
 import time
@@ -252,17 +253,19 @@ BENCH_END = "<!-- bench sweep: end -->"
 class OverheadResult:
     """Wall times (s) of the same points under the local executor and an embedded LocalCluster of
     ``jobs`` workers, one entry per repetition. Dask's time is split into cluster start, the points
-    (fresh workers), the same points once more (warm workers: imports done) and close."""
+    (fresh workers), close; then, on the warm cluster, the same points again and as many empty
+    tasks carrying a point out and a report's worth of bytes back (Dask's own cost per task)."""
 
     points: int
     jobs: int
     local_s: list[float]
     dask_start_s: list[float]
     dask_run_s: list[float]
-    dask_warm_s: list[float]
     dask_close_s: list[float]
-    warm_compute_s: list[float]  # per warm run: the points' own wall time (report run.wall_s), summed
-    point_compute_s: float  # median of one point's own wall time, for scale
+    dask_warm_s: list[float]
+    round_trips_s: list[float]
+    point_compute_s: float  # median of one point's own wall time (report run.wall_s), for scale
+    report_bytes: int
     load_before: float
     load_after: float
     cpu_count: int
@@ -280,15 +283,16 @@ class OverheadResult:
 
     @property
     def warm_overhead_per_point_s(self) -> float:
-        """Worker time per point not spent in the point, on a cluster that is up and warm: Dask's
-        scheduling and transfer plus rpuarch's own per-point work outside the run (validation)."""
-        return statistics.median(
-            (wall * self.jobs - compute) / self.points for wall, compute in zip(self.dask_warm_s, self.warm_compute_s)
-        )
+        """The same against a cluster already up with warm workers (kept open between studies)."""
+        return (statistics.median(self.dask_warm_s) - statistics.median(self.local_s)) / self.points
+
+    @property
+    def round_trip_per_task_s(self) -> float:
+        return statistics.median(self.round_trips_s) / self.points
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "dask_total_s": self.dask_total_s, "overhead_per_point_s": self.overhead_per_point_s,
-                "warm_overhead_per_point_s": self.warm_overhead_per_point_s}
+                "warm_overhead_per_point_s": self.warm_overhead_per_point_s, "round_trip_per_task_s": self.round_trip_per_task_s}
 
 
 def benchmark_overhead(points: int = 16, jobs: int = 2, repeat: int = 3, workload: str | None = None,
@@ -300,32 +304,36 @@ def benchmark_overhead(points: int = 16, jobs: int = 2, repeat: int = 3, workloa
 
     tasks = [PointTask.of(load_workload(workload, [*overrides, f"seed={seed}"]), f"seed={seed}") for seed in range(1, points + 1)]
     load_before = os.getloadavg()[0]
-    times: dict[str, list[float]] = {k: [] for k in ("local", "start", "run", "warm", "close", "warm_compute")}
+    times: dict[str, list[float]] = {k: [] for k in ("local", "start", "run", "close", "warm", "round_trips")}
     compute_s: list[float] = []
+    report_bytes: list[int] = []
 
-    def run(executor: Executor) -> tuple[float, float]:
-        """(wall time, the points' own time summed)"""
+    def run(executor: Executor) -> float:
         t = time.perf_counter()
         outcomes = list(executor.run(tasks))
         wall = time.perf_counter() - t
         bad = [o for o in outcomes if not o.ok]
         if bad:
             raise UserError(f"benchmark point {bad[0].label} failed: {bad[0].error or bad[0].crash}")
-        own = [o.report["run"]["wall_s"] for o in outcomes if o.report]
-        compute_s.extend(own)
-        return wall, sum(own)
+        compute_s.extend(o.report["run"]["wall_s"] for o in outcomes if o.report)
+        report_bytes.extend(len(pickle.dumps(o.report)) for o in outcomes)
+        return wall
 
     def on_local() -> None:
-        times["local"].append(run(LocalExecutor(jobs))[0])
+        times["local"].append(run(LocalExecutor(jobs)))
 
     def on_dask() -> None:
         t = time.perf_counter()
         with DaskExecutor(jobs=jobs, quiet=True) as executor:
             times["start"].append(time.perf_counter() - t)
-            times["run"].append(run(executor)[0])
-            warm, own = run(executor)
-            times["warm"].append(warm)
-            times["warm_compute"].append(own)
+            times["run"].append(run(executor))
+            times["warm"].append(run(executor))
+            client = executor.start()
+            size = int(statistics.median(report_bytes))
+            t = time.perf_counter()
+            for future in as_completed([client.submit(_report_sized, task, size, pure=False) for task in tasks]):
+                future.result()
+            times["round_trips"].append(time.perf_counter() - t)
             t = time.perf_counter()
         times["close"].append(time.perf_counter() - t)
 
@@ -333,15 +341,21 @@ def benchmark_overhead(points: int = 16, jobs: int = 2, repeat: int = 3, workloa
         for step in ((on_local, on_dask) if i % 2 == 0 else (on_dask, on_local)):
             step()
     return OverheadResult(
-        points, jobs, times["local"], times["start"], times["run"], times["warm"], times["close"], times["warm_compute"],
-        statistics.median(compute_s), load_before, os.getloadavg()[0], os.cpu_count() or 0,
-        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
+        points, jobs, times["local"], times["start"], times["run"], times["close"], times["warm"], times["round_trips"],
+        statistics.median(compute_s), int(statistics.median(report_bytes)), load_before, os.getloadavg()[0],
+        os.cpu_count() or 0, datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
     )
+
+
+def _report_sized(task: PointTask, size: int) -> bytes:
+    """An empty point: a task in, a report's worth of bytes out."""
+    return bytes(size)
 
 
 def overhead_markdown(result: OverheadResult) -> str:
     """The figures as the markdown block docs/cluster.md carries between the bench markers."""
     med = statistics.median
+    runs = lambda times: "runs: " + ", ".join(f"{t:.1f}" for t in times)  # noqa: E731
     lines = [
         BENCH_BEGIN,
         f"Measured {result.when} with `rpuarch bench sweep --points {result.points} --jobs {result.jobs} --repeat "
@@ -352,14 +366,16 @@ def overhead_markdown(result: OverheadResult) -> str:
         "",
         "| | wall time |",
         "|---|---:|",
-        f"| local executor, --jobs {result.jobs} (its process pool start included) | {med(result.local_s):.1f} s |",
-        f"| Dask, embedded LocalCluster of {result.jobs} workers, end to end | {med(result.dask_total_s):.1f} s |",
+        f"| local executor, --jobs {result.jobs} (its process pool start included) | {med(result.local_s):.1f} s ({runs(result.local_s)}) |",
+        f"| Dask, embedded LocalCluster of {result.jobs} workers, end to end | {med(result.dask_total_s):.1f} s ({runs(result.dask_total_s)}) |",
         f"| &nbsp;&nbsp;cluster start | {med(result.dask_start_s):.1f} s |",
         f"| &nbsp;&nbsp;points (fresh workers) | {med(result.dask_run_s):.1f} s |",
         f"| &nbsp;&nbsp;cluster close | {med(result.dask_close_s):.1f} s |",
         f"| the same points again on the warm cluster | {med(result.dask_warm_s):.1f} s |",
         f"| **Dask overhead per point against local, end to end** | **{result.overhead_per_point_s:+.2f} s** |",
-        f"| **worker time per point outside the point, warm cluster** | **{result.warm_overhead_per_point_s:.3f} s** |",
+        f"| **the same, cluster already up and warm** | **{result.warm_overhead_per_point_s:+.2f} s** |",
+        f"| Dask's own round trip per task (a point out, {result.report_bytes / 1e3:.0f} kB back; {result.points} empty tasks) "
+        f"| {1e3 * result.round_trip_per_task_s:.1f} ms |",
         BENCH_END,
     ]
     return "\n".join(lines)

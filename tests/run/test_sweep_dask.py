@@ -104,38 +104,58 @@ def test_cli_records_a_failed_point_and_finishes_the_others(tmp_path, cluster, c
     assert "Traceback" not in err
 
 
-@pytest.mark.slow
-def test_a_worker_killed_mid_point_costs_that_point_one_retry(tmp_path, cluster, client):
-    # Points long enough (about 2 s each on an idle machine) to be killed while they run.
-    path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
-    killed: dict = {}
+class WorkerKiller(threading.Thread):
+    """Kills (SIGKILL) the worker process running a given point, ``times`` times, each time a new
+    worker runs it; records how many worker deaths the scheduler counted against the point."""
 
-    def kill_first_running_point() -> None:
+    def __init__(self, client, point_hash: str, times: int):
+        super().__init__()
+        self.client, self.prefix, self.times = client, f"rpuarch-point-{point_hash[:16]}-", times
+        self.killed: list[str] = []  # workers killed
+        self.deaths: int | None = None
+
+    def run(self) -> None:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not killed:
-            for worker, keys in client.processing().items():
-                points = [k for k in keys if str(k).startswith("rpuarch-point-")]
-                if points:
-                    pid = client.run(os.getpid, workers=[worker])[worker]
-                    os.kill(pid, signal.SIGKILL)
-                    killed.update(key=points[0], worker=worker)
+        key = None
+        while len(self.killed) < self.times and time.monotonic() < deadline:
+            for worker, keys in self.client.processing().items():
+                mine = [k for k in keys if str(k).startswith(self.prefix)]
+                if mine and worker not in self.killed:
+                    key = mine[0]
+                    os.kill(self.client.run(os.getpid, workers=[worker])[worker], signal.SIGKILL)
+                    self.killed.append(worker)
                     break
             time.sleep(0.05)
-        # The scheduler's count of workers that died running the point (it forgets the point once done).
-        while time.monotonic() < deadline and killed:
-            deaths = client.run_on_scheduler(lambda dask_scheduler, key=killed["key"]: (
-                dask_scheduler.tasks[key].suspicious if key in dask_scheduler.tasks else None))
-            if deaths:
-                killed["deaths"] = deaths
+        while key is not None and self.times == 1 and time.monotonic() < deadline:
+            # the scheduler's count (it forgets the point once it is done and released)
+            self.deaths = self.client.run_on_scheduler(
+                lambda dask_scheduler, key=key: dask_scheduler.tasks[key].suspicious if key in dask_scheduler.tasks else None)
+            if self.deaths:
                 return
             time.sleep(0.05)
 
-    killer = threading.Thread(target=kill_first_running_point)
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_point_costs_that_point_one_retry_a_second_death_fails_it(tmp_path, cluster, client):
+    # Points long enough (about 2 s each on an idle machine) to be killed while they run.
+    path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
+    point_hash = lambda seed: load_workload(path, [f"seed={seed}"]).resolved_sha256  # noqa: E731
+
+    killer = WorkerKiller(client, point_hash(1), times=1)
     killer.start()
-    document = sweep(path, [], [parse_axis("seed=1,2")], tmp_path / "sweep", dask_executor(cluster), progress=False)
+    document = sweep(path, [], [parse_axis("seed=1,2")], tmp_path / "once", dask_executor(cluster), progress=False)
     killer.join()
-    assert killed.get("deaths") == 1, killed
+    assert killer.deaths == 1
     assert [p["status"] for p in document["points"]] == ["done", "done"]
+
+    killer = WorkerKiller(client, point_hash(3), times=2)
+    killer.start()
+    document = sweep(path, [], [parse_axis("seed=3")], tmp_path / "twice", dask_executor(cluster), progress=False)
+    killer.join()
+    assert len(killer.killed) == 2
+    [point] = document["points"]
+    assert point["status"] == "failed"
+    assert "every Dask worker that ran this point died" in point["error"]
 
 
 @pytest.mark.slow
