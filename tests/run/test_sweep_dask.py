@@ -88,7 +88,7 @@ def test_dask_gives_the_numbers_of_local_and_shares_its_cache(tmp_path, cluster)
     assert [p["status"] for p in wider["points"]] == ["cached", "cached", "done"]
 
 
-def test_cli_records_a_failed_point_and_finishes_the_others(tmp_path, cluster, capsys):
+def test_sweep_and_compare_cli_record_a_failed_point_and_finish_the_others(tmp_path, cluster, capsys):
     path = write_workload(tmp_path / "w", {"chip": {"tiles": 2}})
     out = tmp_path / "sweep"
     # hidden 8 fits the chip's two 64 x 64 tiles; hidden 40 does not (the point refuses by itself).
@@ -102,6 +102,15 @@ def test_cli_records_a_failed_point_and_finishes_the_others(tmp_path, cluster, c
     err = capsys.readouterr().err
     assert f"Dask: scheduler {cluster.scheduler_address}, 2 worker(s) connected" in err
     assert "Traceback" not in err
+
+    # compare takes the same options; its base variant is the sweep's finished point, from the cache.
+    status = main(["compare", str(path), "--variant", "base", "--variant", "wide:network.hidden=40", "--out", str(tmp_path / "cmp"),
+                   "--cache", str(out / "points"), "--executor", "dask", "--scheduler", cluster.scheduler_address, "--quiet"])
+    assert status == 1
+    document = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert document["executor"] == "dask"
+    assert [v["status"] for v in document["variants"]] == ["cached", "failed"]
+    assert "chip.tiles" in document["variants"][1]["error"]
 
 
 class WorkerKiller(threading.Thread):
