@@ -63,6 +63,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--docs", metavar="FILE", help="write the figures into the bench block of this markdown file (docs/cluster.md)")
     q.set_defaults(handler=cmd_bench_sweep)
 
+    q = sub.add_parser(
+        "train",
+        help="characters/s of LSTM training (RPU exact, floating point, 32 streams aggregated), against the targets",
+        description="The training benchmark of issue 3 (rpuarch.nn.benchmark): the installed Linux headers as text,"
+        " a 1 x 64 LSTM, 50-step windows, SGD lr 0.05, gokmen-vlasov-2016, BL 10, 7-bit DAC / 9-bit ADC.",
+    )
+    q.add_argument("--seconds", type=float, default=5.0, help="timed wall time per case (default 5 s)")
+    q.add_argument("--seed", type=int, default=0, help="seed of the networks (default 0)")
+    q.add_argument("--data", metavar="PATH", help="a text file, directory or glob instead of the Linux headers")
+    q.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    q.set_defaults(handler=cmd_bench_train)
+
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -165,4 +177,35 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
     if args.docs:
         write_overhead_into(Path(args.docs), result)
         console.print(f"wrote the figures into {args.docs}")
+    return 0
+
+
+def cmd_bench_train(args: argparse.Namespace) -> int:
+    from ..nn.benchmark import REFERENCE_NOTE, benchmark_training
+
+    if not 0 < args.seconds <= 600:
+        raise ConfigError("--seconds", None, f"{args.seconds} is out of range.", "0 < seconds <= 600")
+    console = Console()
+    with console.status("benchmarking ...") as status:
+        result = benchmark_training(args.seconds, args.seed, {"path": args.data} if args.data else None,
+                                    progress=lambda name: status.update(f"benchmarking: {name}"))
+    table = Table(title="Training benchmark, char/s (median over windows, by the CPU and the wall clock)",
+                  title_justify="left")
+    for column, justify in (("case", "left"), ("CPU", "right"), ("wall", "right"), ("target", "right"),
+                            ("aihwkit (ratio)", "right"), ("", "left")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for c in result.cases:
+        verdict = {True: "[green]ok[/]", False: "[red]below[/]", None: ""}[c.meets_target]
+        table.add_row(c.name, f"{c.cpu:,.0f}", f"{c.wall:,.0f}", f"{c.target:,.0f}" if c.target else "-",
+                      f"{c.reference:,.0f} ({c.cpu / c.reference:.1f}x)" if c.reference else "-", verdict)
+    console.print(table)
+    console.print(f"corpus {result.corpus}, vocabulary {result.vocab_size}; one BLAS thread; {result.cpu_count} CPUs; "
+                  f"1-min load average {result.load_before:.2f} before, {result.load_after:.2f} after. Targets are "
+                  f"checked on the CPU-clock rate; the wall rate also counts waiting for a core. {REFERENCE_NOTE}")
+    for c in result.cases:
+        shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in c.shares.items())
+        console.print(f"  {c.name}: {c.windows} windows timed, last loss {c.final_loss:.3f} nats/char; time: {shares}")
+    if args.json:
+        atomic_write_json(args.json, result.to_dict())
+        console.print(f"wrote json: {args.json}")
     return 0
