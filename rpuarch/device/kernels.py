@@ -76,18 +76,28 @@ def _trains(v, scale, bl, words, state, masks, lines, negative):
         if p <= 0.0:
             continue
         threshold = _U64(p * _TWO32)  # a slot pulses if a 32-bit uniform is below p * 2^32
-        base = n * words
-        for w in range(words):
-            masks[base + w] = _U64(0)
-        for t in range(0, bl, 2):
-            r = _next(state)
-            if (r & _LOW32) < threshold:
-                masks[base + (t >> 6)] |= _ONE << _U64(t & 63)
-            if t + 1 < bl and (r >> _U64(32)) < threshold:
-                masks[base + ((t + 1) >> 6)] |= _ONE << _U64((t + 1) & 63)
         count = 0
-        for w in range(words):
-            count += _ctpop(masks[base + w])
+        if words == 1:  # BL <= 64: build the train in a register, store it only if it pulses
+            mask = _U64(0)
+            for t in range(0, bl, 2):
+                r = _next(state)
+                mask |= _U64((r & _LOW32) < threshold) << _U64(t)
+                if t + 1 < bl:
+                    mask |= _U64((r >> _U64(32)) < threshold) << _U64(t + 1)
+            masks[n] = mask
+            count = np.int64(_ctpop(mask))
+        else:
+            base = n * words
+            for w in range(words):
+                masks[base + w] = _U64(0)
+            for t in range(0, bl, 2):
+                r = _next(state)
+                if (r & _LOW32) < threshold:
+                    masks[base + (t >> 6)] |= _ONE << _U64(t & 63)
+                if t + 1 < bl and (r >> _U64(32)) < threshold:
+                    masks[base + ((t + 1) >> 6)] |= _ONE << _U64((t + 1) & 63)
+            for w in range(words):
+                count += np.int64(_ctpop(masks[base + w]))
         if count > 0:
             pulses += count
             lines[n] = j
