@@ -40,7 +40,7 @@ from .model import CharLSTM, State, init_scale
 
 SCHEMA = "rpuarch.train/1"
 NETWORKS = ("rpu", "fp")
-LABELS = {"rpu": "RPU", "fp": "floating point"}
+LABELS = {"rpu": "RPU", "fp": "FP twin"}
 BITS_PER_NAT = 1.0 / math.log(2.0)
 
 
@@ -135,11 +135,11 @@ class _Progress:
         self.bar = None
         if enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
-                TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                TextColumn("{task.description:<12}"), BarColumn(bar_width=20), TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
                 console=Console(stderr=True), transient=False,
             )
 
@@ -187,7 +187,7 @@ def _train_epoch(run, batches: StreamBatches, windows: int, workload, progress, 
     if run.state is None:
         run.state = model.initial_state(batches.streams)
     per_window = batches.chars_per_window
-    task = progress.task(f"epoch {epoch + 1} {LABELS[run.label]}", windows * per_window, run.window * per_window)
+    task = progress.task(f"epoch {epoch + 1} {run.label.upper()}", windows * per_window, run.window * per_window)
     started = time.perf_counter()
     chars_this_session = 0
     while run.window < windows:
@@ -203,7 +203,7 @@ def _train_epoch(run, batches: StreamBatches, windows: int, workload, progress, 
         now = time.perf_counter()
         if progress.bar is not None:
             rate = chars_this_session / max(now - started, 1e-9)
-            progress.update(task, run.window * per_window, f"{rate:,.0f} char/s  loss {run.epoch_loss / run.epoch_chars:.3f} nats/char")
+            progress.update(task, run.window * per_window, f"{rate:,.0f} char/s, loss {run.epoch_loss / run.epoch_chars:.3f}")
         if interrupt.requested:
             run.train_seconds += now - started
             run.train_chars += chars_this_session
@@ -229,11 +229,11 @@ def evaluate(model: CharLSTM, ids: np.ndarray, workload: Workload) -> float:
 def _evaluate_epoch(run: NetworkRun, data: CharData, workload: Workload, progress) -> dict:
     started = time.perf_counter()
     before = {name: a.to_dict() for name, a in run.model.activity().items()}
-    task = progress.task(f"  evaluate {LABELS[run.label]}", 2)
+    task = progress.task(f"  eval {run.label.upper()}", 2)
     losses = {}
     for done, split in enumerate(("valid", "test")):
         losses[split] = evaluate(run.model, data.splits[split], workload)
-        progress.update(task, done + 1, f"{split} {losses[split]:.3f} nats/char")
+        progress.update(task, done + 1, f"{split} loss {losses[split]:.3f}")
     after = {name: a.to_dict() for name, a in run.model.activity().items()}
     for name in after:
         acc = run.eval_activity.setdefault(name, {k: 0 for k in after[name]})

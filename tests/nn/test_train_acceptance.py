@@ -5,9 +5,11 @@ floating-point twin.
 Setup: 16 streams x 50 steps, aggregated updates, lr 0.05, 2 epochs over the 160,000 training
 characters (about 15 s per test on 2 idle cores). "Learns" means a test loss well below what a
 model of the character frequencies alone scores (the unigram loss, 3.06 nats/char here), not just
-below log(vocab) = 4.33. Tolerances come from seeds 1-4 of this setup (see docs/training.md):
-RPU test losses spread by about 0.03 nats/char between seeds, and the RPU-FP gap was at most
-0.02 (ideal) and 0.13 (gokmen-vlasov-2016) nats/char; the bounds below leave 2-3x that room.
+below log(vocab) = 4.33. Tolerances come from seeds 1-4 of this setup (docs/training.md), in
+nats/char: ideal devices gave RPU test losses 2.300-2.312 with |RPU - FP| <= 0.010; the
+gokmen-vlasov-2016 device 2.360-2.429 with RPU - FP 0.050-0.130. The bounds below leave the
+loss 0.23 above the worst seed (3x the seed spread) and the gap 2.3x (gokmen) and 5x (ideal)
+the largest one seen.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def test_ideal_devices_behind_the_analog_periphery_learn_like_floating_point(tmp
     unigram, vocab = result["data"]["unigram_test_loss"], result["network"]["vocab_size"]
     assert vocab == 76 and unigram == pytest.approx(3.06, abs=0.01)
     assert rpu < math.log(vocab) - 1.5 and rpu < unigram - 0.5
-    assert abs(rpu - fp) < 0.06
+    assert abs(rpu - fp) < 0.05
 
 
 def test_gokmen_vlasov_device_still_learns(tmp_path):
