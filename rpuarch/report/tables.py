@@ -51,7 +51,7 @@ def accuracy_table(report: dict[str, Any]) -> Table:
 
 def network_table(report: dict[str, Any]) -> Table:
     net = report.get("network", {})
-    table = Table("Network and mapping onto tiles", ["array", "logical shape [rows x cols]", "weights", "physical tiles", "utilisation"])
+    table = Table("Network and mapping onto tiles", ["array", "logical rows x cols", "weights", "physical tiles", "utilisation"])
     for layer in net.get("layers", []):
         shape = layer.get("logical_shape") or ["?", "?"]
         table.rows.append([

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+_PREFIXES = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
 # Units that take an SI prefix; anything else is printed as a plain number and its unit.
 SI_UNITS = {"s", "J", "W", "Ops/s", "Ops/s/W", "B", "Hz", "chars/s"}
 
@@ -53,6 +53,9 @@ def factor(value: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
+    """A fraction as a percentage: one decimal, or two significant digits below 1 %."""
     if value is None or not math.isfinite(value):
         return "n/a"
+    if value != 0 and abs(value) < 0.01:
+        return f"{100 * value:.2g} %"
     return f"{100 * value:.1f} %"

@@ -15,6 +15,7 @@ from rpuarch.report.units import factor, percent, plain, si
         (1.234e-12, "J", "1.23 pJ"),
         (0.5, "W", "500 mW"),
         (4e14, "Ops/s", "400 TOps/s"),
+        (4.19e16, "Ops/s", "41.9 POps/s"),
         (999.96, "s", "1.00 ks"),  # rounds before choosing the prefix
         (0, "J", "0 J"),
         (None, "s", "n/a"),
@@ -31,6 +32,7 @@ def test_plain_factor_percent():
     assert plain(1.23456) == "1.235"
     assert factor(2.5) == "2.50x" and factor(None) == "n/a"
     assert percent(0.1234) == "12.3 %"
+    assert percent(0.00037) == "0.037 %" and percent(0) == "0.0 %"
 
 
 REPORT = {
