@@ -98,11 +98,11 @@ def _trains(v, scale, bl, words, state, masks, lines, negative):
                     masks[base + ((t + 1) >> 6)] |= _ONE << _U64((t + 1) & 63)
             for w in range(words):
                 count += np.int64(_ctpop(masks[base + w]))
-        if count > 0:
-            pulses += count
-            lines[n] = j
-            negative[n] = v[j] < 0.0
-            n += 1
+        # Keep the line if it pulses, without a branch (whether it does is random).
+        pulses += count
+        lines[n] = j
+        negative[n] = v[j] < 0.0
+        n += np.int64(count > 0)
     return n, pulses
 
 
