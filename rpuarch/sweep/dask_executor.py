@@ -278,13 +278,15 @@ class OverheadResult:
 
     @property
     def overhead_per_point_s(self) -> float:
-        """Dask's extra wall time per point against the local executor, end to end."""
-        return (statistics.median(self.dask_total_s) - statistics.median(self.local_s)) / self.points
+        """Dask's extra wall time per point against the local executor, end to end: the median over
+        repetitions of the difference within one repetition (the two ran back to back, under
+        about the same load, which drifts much more between repetitions)."""
+        return statistics.median(d - l for d, l in zip(self.dask_total_s, self.local_s)) / self.points
 
     @property
     def warm_overhead_per_point_s(self) -> float:
         """The same against a cluster already up with warm workers (kept open between studies)."""
-        return (statistics.median(self.dask_warm_s) - statistics.median(self.local_s)) / self.points
+        return statistics.median(w - l for w, l in zip(self.dask_warm_s, self.local_s)) / self.points
 
     @property
     def round_trip_per_task_s(self) -> float:
@@ -362,7 +364,8 @@ def overhead_markdown(result: OverheadResult) -> str:
         f"{len(result.local_s)}` on a {result.cpu_count}-CPU machine shared with other work (1-minute load average "
         f"{result.load_before:.1f} before, {result.load_after:.1f} after; above {result.cpu_count} the times are stretched "
         f"and noisy). {result.points} points of about {result.point_compute_s:.2f} s of work each (median as measured), "
-        f"{result.jobs} at a time; medians of {len(result.local_s)} repetitions run in alternating order.",
+        f"{result.jobs} at a time; {len(result.local_s)} repetitions, each running both executors back to back "
+        f"(in alternating order); times are medians over repetitions, overheads medians of the per-repetition differences.",
         "",
         "| | wall time |",
         "|---|---:|",
