@@ -108,16 +108,23 @@ class CharLSTM:
         return traces, masks, top, logits, new_state
 
     @staticmethod
-    def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    def _softmax_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        """(summed cross-entropy of the rows, their unnormalised exponentials / row sums).
+
+        Returns the probabilities in the buffer of the exponentials: one exp over the logits."""
+        rows = np.arange(logits.shape[0])
         shifted = logits - logits.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        probabilities = np.exp(shifted)
+        sums = probabilities.sum(axis=1)
+        loss = float((np.log(sums) - shifted[rows, targets]).sum())
+        probabilities /= sums[:, None]
+        return loss, probabilities
 
     def loss(self, ids: np.ndarray, targets: np.ndarray, state: State) -> tuple[float, State]:
         """Evaluation: summed cross-entropy (nats) of the window's T*B predictions, no dropout."""
         _, _, _, logits, new_state = self._forward(ids, state, train=False)
-        logp = self._log_softmax(logits)
-        picked = logp[np.arange(logp.shape[0]), targets.reshape(-1)]
-        return float(-picked.sum()), new_state
+        loss, _ = self._softmax_loss(logits, targets.reshape(-1))
+        return loss, new_state
 
     def gradients(self, ids: np.ndarray, targets: np.ndarray, state: State) -> tuple[float, Gradients, State]:
         """Training pass of a window: (summed cross-entropy in nats, update pairs, next state).
@@ -126,12 +133,9 @@ class CharLSTM:
         """
         steps, streams = ids.shape
         traces, masks, top, logits, new_state = self._forward(ids, state, train=True)
-        logp = self._log_softmax(logits)
-        rows = np.arange(logp.shape[0])
         flat_targets = targets.reshape(-1)
-        loss = float(-logp[rows, flat_targets].sum())
-        d_logits = np.exp(logp)
-        d_logits[rows, flat_targets] -= 1.0
+        loss, d_logits = self._softmax_loss(logits, flat_targets)
+        d_logits[np.arange(d_logits.shape[0]), flat_targets] -= 1.0
         d_logits /= streams
         pairs = {self.softmax.name: (top, d_logits)}
         dh = self.softmax.backward(d_logits)[:, :-1].reshape(steps, streams, self.hidden)
