@@ -154,6 +154,9 @@ class AnalogTile:
             self.activity.updates += x.shape[0]
             self._weights -= lr * (d.T @ x)
             return
+        if not (np.isfinite(x).all() and np.isfinite(d).all()):
+            # A NaN has no pulse probability; refuse rather than send garbage trains.
+            raise ValueError("update: x and d must be finite (the training diverged?)")
         dw_min = self.device_config.dw_min
         if self.backend == "numba":
             stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,

@@ -49,3 +49,29 @@ def test_analog_forward_runs_and_counts():
     y = tile.forward(np.ones((2, 6)))
     assert y.shape == (2, 4)
     assert tile.activity.forward_vectors == 2 and tile.activity.forward_outputs >= 8
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", ["exact", "aggregated"])
+def test_empty_batches_pass_and_non_finite_updates_are_refused(backend, mode):
+    tile = AnalogTile(4, 3, DeviceConfig(), IOSection(), UpdateConfig(), np.random.default_rng(0), mode)
+    tile.backend = backend
+    tile.update(np.zeros((0, 3)), np.zeros((0, 4)), 0.1)
+    assert tile.forward(np.zeros((0, 3))).shape == (0, 4) and tile.backward(np.zeros((0, 4))).shape == (0, 3)
+    before = tile.weights.copy()
+    with pytest.raises(ValueError, match="finite"):
+        tile.update(np.full((1, 3), np.nan), np.ones((1, 4)), 0.1)
+    np.testing.assert_array_equal(tile.weights, before)
+
+
+def test_same_seed_same_numbers():
+    def run(seed):
+        tile = AnalogTile(8, 6, DeviceConfig(), IOSection(), UpdateConfig(), np.random.default_rng(seed))
+        rng = np.random.default_rng(1)
+        tile.update(rng.uniform(-1, 1, (20, 6)), rng.normal(0, 0.1, (20, 8)), 0.05)
+        return tile.forward(rng.uniform(-1, 1, (5, 6))), tile.weights.copy()
+
+    (y1, w1), (y2, w2), (y3, _) = run(3), run(3), run(4)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(w1, w2)
+    assert not np.array_equal(y1, y3)
