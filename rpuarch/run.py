@@ -129,7 +129,8 @@ def assemble_report(loaded: LoadedWorkload, trained: dict[str, Any], estimated: 
     """One report: everything of train.json and of the estimate, plus provenance."""
     w = loaded.workload
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "name": w.name, "seed": w.seed}
-    report.update({k: v for k, v in trained.items() if k not in ("workload", "seed")})
+    # train.json's own provenance (schema, workload, seed, versions) gives way to the report's.
+    report.update({k: v for k, v in trained.items() if k not in ("schema", "name", "workload", "seed", "versions")})
     report.update(estimated)
     report["workload"] = {
         "path": str(loaded.path) if loaded.path else None,

@@ -48,6 +48,7 @@ def test_report_holds_training_estimate_and_provenance(finished):
     path, out, report = finished
     on_disk = json.loads((out / "report.json").read_text())
     assert on_disk == json.loads(json.dumps(report))
+    assert report["schema"] == "rpuarch.report/1"
     trained = json.loads((out / "train.json").read_text())
     assert report["accuracy"] == trained["accuracy"]
     assert report["network"] == trained["network"] and report["activity"] == trained["activity"]
