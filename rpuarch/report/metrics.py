@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .units import factor, percent, plain, si
+from .units import SI_UNITS, factor, percent, plain, si
 
 LN2 = math.log(2.0)
 
@@ -24,16 +24,31 @@ class Metric:
     def value(self, report: dict[str, Any]) -> float | None:
         return lookup(report, self.key)
 
-    def show(self, value: float | None) -> str:
+    def show(self, value: float | None, unit: bool = True) -> str:
+        """The value for people; ``unit=False`` leaves out a unit that ``header`` carries (SI
+        units keep their prefixed unit in the cell, as the prefix varies from cell to cell)."""
+        if value is None:
+            return "n/a"
+        if self.unit in SI_UNITS:
+            return si(value, self.unit)
         if self.unit == "x":
-            return factor(value)
-        if self.unit == "%":
-            return percent(value)
-        if self.unit in ("nats/char", "bits/char"):
-            return "n/a" if value is None else f"{value:.4f} {self.unit}"
-        if self.unit in ("", "tile", "weight"):
+            text, suffix = factor(value).removesuffix("x"), "x"
+        elif self.unit == "%":
+            text, suffix = percent(value).removesuffix(" %"), " %"
+        elif self.unit in ("nats/char", "bits/char"):
+            text, suffix = f"{value:.4f}", f" {self.unit}"
+        elif self.unit in ("", "tile", "weight"):
             return plain(value)
-        return si(value, self.unit)
+        else:
+            text, suffix = plain(value, 3), f" {self.unit}"
+        return text + suffix if unit else text
+
+    @property
+    def header(self) -> str:
+        """The label with the unit the cells of ``show(unit=False)`` leave out."""
+        if self.unit in ("", "tile", "weight") or self.unit in SI_UNITS:
+            return self.label
+        return f"{self.label} [{self.unit}]"
 
 
 CORE_METRICS = (
@@ -63,7 +78,7 @@ def metrics_of(reports: list[dict[str, Any]]) -> list[Metric]:
                 names.append(baseline["name"])
     out = list(CORE_METRICS)
     for name in names:
-        out.append(Metric(f"baselines.{name}.acceleration_factor", f"speed-up vs {name}", "x", "higher"))
+        out.append(Metric(f"baselines.{name}.acceleration_factor", f"acceleration factor vs {name}", "x", "higher"))
         out.append(Metric(f"baselines.{name}.energy_ratio", f"energy ratio vs {name}", "x", "higher"))
     return out
 

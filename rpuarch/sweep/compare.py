@@ -126,7 +126,9 @@ def compare(
 
 
 def _markdown(document: dict[str, Any], table: Table, results: list[PointResult], out_dir: Path) -> str:
-    lines = [f"The workload `{document['workload']['path']}` (sha256 `{document['workload']['sha256'][:16]}`) under each variant:", ""]
+    workload = document["workload"]
+    common = "".join(f" `--set {o}`" for o in workload["overrides"])
+    lines = [f"The workload `{workload['path']}` (sha256 `{workload['sha256'][:16]}`){' with' + common if common else ''} under each variant:", ""]
     for variant, result in zip(document["variants"], results):
         settings = ", ".join(f"`{o}`" for o in variant["overrides"]) or "the workload as it is"
         where = _relative(result.directory / "report.md", out_dir)

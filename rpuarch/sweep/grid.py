@@ -173,12 +173,12 @@ def results_table(document: dict[str, Any]) -> Table:
         if m["key"] in TABLE_METRICS or m["key"].endswith(".acceleration_factor")
     ]
     points = document["points"]
-    table = Table(f"Sweep of {document['name']} ({len(points)} points)", [*axes, "status", *(m.label for m in metrics)])
+    table = Table(f"Sweep of {document['name']} ({len(points)} points)", [*axes, "status", *(m.header for m in metrics)])
     for point in points:
         ok = point["status"] != "failed"
         table.rows.append([
             *(str(point["values"][a]) for a in axes), point["status"],
-            *(m.show(point["metrics"].get(m.key)) if ok else "-" for m in metrics),
+            *(m.show(point["metrics"].get(m.key), unit=False) if ok else "-" for m in metrics),
         ])
     for c, metric in enumerate(metrics):
         values = [p["metrics"].get(metric.key) for p in points]

@@ -67,3 +67,13 @@ def test_best_values_follow_the_direction_and_ties():
     assert best_indices(lower, [2.0, 2.0]) == set()  # nothing to highlight when all agree
     assert best_indices(Metric("c", "c", "tile", None), [1, 2]) == set()
     assert best_indices(lower, [1.0, None]) == set()
+
+
+def test_cells_leave_out_the_unit_their_header_carries():
+    area = Metric("hardware.area_mm2", "chip area", "mm²", "lower")
+    assert area.show(968.4) == "968 mm²" and area.show(968.4, unit=False) == "968" and area.header == "chip area [mm²]"
+    speed = Metric("k", "acceleration", "x", "higher")
+    assert speed.show(3.744) == "3.74x" and speed.show(3.744, unit=False) == "3.74" and speed.header == "acceleration [x]"
+    power = Metric("hardware.power_W", "power", "W", "lower")  # SI: the prefix varies, so the unit stays
+    assert power.show(0.405, unit=False) == "405 mW" and power.header == "power"
+    assert power.show(None) == "n/a"
