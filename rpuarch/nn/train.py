@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -165,9 +165,9 @@ class _Progress:
 # ---------------------------------------------------------------------------- the loops
 def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: Workload, out_dir: Path | None) -> TrainingDiverged:
     lr = workload.training.lr
-    knobs = f"lower training.lr (now {lr:g}; try {lr / 4:g})"
+    knobs = f"a lower training.lr (now {lr:g}; try {lr / 4:g})"
     if run.label == "rpu":
-        knobs += ", or, for the analog network, a smaller update.desired_bl or io.forward.out_noise"
+        knobs += "; the twin has not diverged (yet), so compare with device.preset=ideal to see whether the device is the cause"
     kept = (
         f" The last good checkpoint is kept in {out_dir}; continue from it with --resume {out_dir}"
         " --set training.lr=...." if out_dir is not None and checkpoint.path_in(out_dir).is_file() else ""
@@ -180,7 +180,11 @@ def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: W
     return error
 
 
-def _train_epoch(run, batches: StreamBatches, windows: int, workload, progress, interrupt, save, out_dir) -> None:
+def _train_epoch(
+    run: NetworkRun, batches: StreamBatches, windows: int, workload: Workload, progress: _Progress,
+    interrupt: _Interrupt, save: Callable[[], None], out_dir: Path | None,
+) -> None:
+    """Train ``run`` from its current window to the end of the epoch (or to a Ctrl-C)."""
     lr = workload.training.lr
     model = run.model
     epoch = run.epochs_done
@@ -226,7 +230,7 @@ def evaluate(model: CharLSTM, ids: np.ndarray, workload: Workload) -> float:
     return total / count
 
 
-def _evaluate_epoch(run: NetworkRun, data: CharData, workload: Workload, progress) -> dict:
+def _evaluate_epoch(run: NetworkRun, data: CharData, workload: Workload, progress: _Progress) -> dict:
     started = time.perf_counter()
     before = {name: a.to_dict() for name, a in run.model.activity().items()}
     task = progress.task(f"  eval {run.label.upper()}", 2)
