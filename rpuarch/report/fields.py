@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import typing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel

@@ -16,6 +16,7 @@ report is in the cache.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,4 @@ def _markdown(document: dict[str, Any], table: Table, results: list[PointResult]
 
 
 def _relative(path: Path, start: Path) -> str:
-    import os
-
     return os.path.relpath(path, start)

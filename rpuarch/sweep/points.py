@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import LoadedWorkload
@@ -84,7 +85,7 @@ def run_points(
             counts["failed" if results[outcome.key].status == "failed" else "done"] += 1
             bar.update(task_id, advance=1, status=status())
             if outcome.error or outcome.crash:
-                bar.console.print(f"[red]failed[/] {outcome.label}: {_first_line(outcome)}")
+                bar.console.print(f"[red]failed[/] {escape(outcome.label)}: {escape(_first_line(outcome))}")
 
     ordered = []
     for label, loaded in points:
