@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import load_workload
 from . import add_overrides
@@ -76,12 +77,14 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..report.summary import print_run_summary
-    from ..run import default_out_dir, run
+    from ..run import default_out_dir, read_finished_report, run
 
     loaded = load_workload(args.workload, _overrides(args))
     out_dir = Path(args.out) if args.out else default_out_dir(loaded)
     console = Console()
-    console.print(f"[bold]rpuarch run[/] {loaded.path} -> {out_dir}")
+    console.print(f"[bold]rpuarch run[/] {escape(str(loaded.path))} -> {escape(str(out_dir))}")
+    if not args.fresh and read_finished_report(out_dir, loaded.resolved_sha256) is not None:
+        console.print("This workload's run finished earlier in this directory: showing its report (--fresh recomputes).")
     report = run(loaded, out_dir, resume=not args.fresh, progress=not args.quiet)
     print_run_summary(report, str(out_dir), console)
     return 0
@@ -101,7 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document, table = compare(args.workload, overrides, variants, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([table])
-    Console().print(f"Comparison: [bold]{out_dir}/comparison.md[/] (and comparison.json)")
+    Console().print(f"Comparison: [bold]{escape(str(out_dir))}/comparison.md[/] (and comparison.json)")
     return 0 if all(v["status"] != "failed" for v in document["variants"]) else 1
 
 
@@ -117,5 +120,5 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document = sweep(args.workload, overrides, axes, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([results_table(document)])
-    Console().print(f"Sweep: [bold]{out_dir}/sweep.csv[/], sweep.json, sweep.png")
+    Console().print(f"Sweep: [bold]{escape(str(out_dir))}/sweep.csv[/], sweep.json, sweep.png")
     return 0 if all(p["status"] != "failed" for p in document["points"]) else 1
