@@ -9,6 +9,7 @@ default ``runs/study/points``, shared by all studies): re-running computes only 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .stats import RULE
 from .template import render
 
 RESULTS_SCHEMA = "rpuarch.study/1"
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -89,10 +91,11 @@ def run_study(
     scale_settings = study.full if full else study.quick
     corpora = list(study.corpora) if study.kind == "scale" else [_workload_corpus(study, path)]
     data_paths = corpus_data.parse_data(list(data or []), corpora)
-    user = list(overrides or [])
-    base = user + to_overrides(scale_settings)
+    # The study's scale first, then --data, then --set: what the user types last wins.
+    base = to_overrides(scale_settings)
     if study.kind != "scale" and data_paths:
-        base = corpus_data.dataset_overrides("dataset", data_paths[corpora[0]]) + base
+        base += corpus_data.dataset_overrides("dataset", data_paths[corpora[0]])
+    base += list(overrides or [])
 
     points: list[StudyPoint] = []
     if study.kind != "scale":
@@ -104,6 +107,7 @@ def run_study(
 
     facts = dict(analysis.facts)
     facts.update(_common_facts(run, started))
+    facts.update(claim_facts(study.claims, facts))
     reading = render(study.reading, facts)
     finding = render(study.finding, facts)
     results = {
@@ -149,6 +153,11 @@ def _workload_of(study: Study, path: Path) -> Path | None:
 
 
 def _run(points: list[StudyPoint], study: Study, cache_dir, jobs: int, progress: bool, console: Console) -> None:
+    if jobs > 1:
+        # Parallelism is --jobs processes; a multi-threaded BLAS in each would oversubscribe the
+        # cores (the workers inherit this; a user's own setting wins).
+        for name in BLAS_THREAD_VARIABLES:
+            os.environ.setdefault(name, "1")
     cache = ResultCache(cache_dir if cache_dir is not None else default_cache_dir(study))
     results = run_points([(p.label, p.loaded) for p in points], cache, make_executor("local", jobs),
                          progress=progress, console=console)
@@ -171,6 +180,8 @@ def _common_facts(run: StudyRun, started: float) -> dict[str, Any]:
         "full_scale": run.full,
         "compute_s": compute,
         "compute_min": compute / 60.0,
+        "full_epochs": run.study.full.get("training.epochs"),
+        "full_max_chars": run.study.full.get("dataset.max_chars"),
     }
     if run.points:
         w = run.points[0].loaded.workload
@@ -185,6 +196,20 @@ def _common_facts(run: StudyRun, started: float) -> dict[str, Any]:
             "runs": len(run.points),
         })
     return facts
+
+
+def claim_facts(claims: dict[str, float], facts: dict[str, Any]) -> dict[str, Any]:
+    """The paper's numbers as facts (``claim_<name>``), and for a claim named like a result fact,
+    how the result compares: ``<name>_matches_claim``, ``_below_claim``, ``_above_claim``."""
+    out: dict[str, Any] = {}
+    for name, claimed in claims.items():
+        out[f"claim_{name}"] = claimed
+        found = facts.get(name)
+        if isinstance(found, (int, float)) and not isinstance(found, bool):
+            out[f"{name}_matches_claim"] = found == claimed
+            out[f"{name}_below_claim"] = found < claimed
+            out[f"{name}_above_claim"] = found > claimed
+    return out
 
 
 def _point_summary(point: StudyPoint) -> dict[str, Any]:

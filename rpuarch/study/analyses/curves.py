@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ...report.metrics import lookup
 from ..stats import compare, summarize
@@ -61,6 +62,7 @@ def analyse(run) -> Any:
             values = [v for v in values if v is not None]
             if values:
                 facts[fact_key(c, key.split(".")[-1])] = float(np.mean(values))
+                facts[fact_key(c, key.split(".")[-1], "text")] = _si(float(np.mean(values)), unit)
         baselines = {b["name"]: [] for p in pts for b in p.report.get("baselines", [])}
         for p in pts:
             for b in p.report.get("baselines", []):
@@ -104,6 +106,7 @@ def _plot(condition, pts, uni, out_dir) -> str:
         if uni is not None:
             ax.axhline(uni, color="grey", linestyle=":", label="character frequencies only")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(split.replace("_", " "))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("cross-entropy [nats/char]")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..stats import compare, summarize
 from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, plt, save,
@@ -94,6 +95,7 @@ def _plot(study, points, out_dir) -> str:
                         label=f"{split.removesuffix('_loss')}, {condition.label or condition.name}")
         ax.set_title("floating point" if side == "fp" else "RPU device")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("cross-entropy [nats/char]")
     axes[1].legend(fontsize=7)

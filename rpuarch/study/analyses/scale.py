@@ -159,8 +159,6 @@ def _claim_facts(claims: dict[str, float], models: list[dict], baselines: list[s
         facts["largest_is_nearest_train"] = facts["nearest_train_model"] == largest["name"]
         facts["largest_ratio_train"] = largest["ratio_train"]
         facts["largest_ratio_corpus"] = largest["ratio_corpus"]
-    for key, value in claims.items():
-        facts[f"claim_{key}"] = value
     speedup = claims.get("chip_speedup")
     if speedup:
         facts["claim_chip_speedup"] = speedup

@@ -53,6 +53,9 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
 
     # The floating-point twin at the reference (the same for every line of one seed when the swept
     # fields are analog-only; taken at the reference to be safe).
+    facts[f"{s}_values"] = ", ".join(str(v) for v in x_axis.values)
+    facts[f"{s}_far"] = x_axis.values[walk[-1]]  # the value farthest from the reference
+    facts[f"{s}_reference"] = sweep.reference
     fp_points = _points_at(points, sweep, _coords(sweep, sweep.reference, lines[0]))
     fp = summarize([final(p, "fp") for p in fp_points])
     fp_seeds = [p.seed for p in fp_points]
