@@ -16,6 +16,7 @@ generator per physical tile: device variation, noise, pulses); tiles of the twin
 from __future__ import annotations
 
 import math
+import os
 import platform
 import signal
 import threading
@@ -29,11 +30,12 @@ import numpy as np
 
 from .. import __version__
 from ..config import PERFECT_IO, DeviceConfig, LoadedWorkload, Workload
-from ..errors import TrainingDiverged
+from ..errors import ConfigError, TrainingDiverged
 from ..files import atomic_write_json
+from ..mapping import lstm_arrays
 from . import checkpoint
-from .blas import blas_threads
 from .analog_matrix import TileFactory
+from .blas import blas_threads
 from .corpus import read_corpus
 from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
 from .model import CharLSTM, State, init_scale
@@ -76,6 +78,27 @@ def build_networks(workload: Workload, vocab_size: int) -> dict[str, CharLSTM]:
     for model in models.values():
         model.set_weights(weights)
     return models
+
+
+BYTES_PER_WEIGHT = 200  # both networks: RPU tile state (~72 B), twin, buffers, checkpoint copy
+
+
+def check_memory(workload: Workload, vocab_size: int) -> None:
+    """Refuse a network whose simulation cannot fit in the memory available now."""
+    net = workload.network
+    weights = sum(a.weights for a in lstm_arrays(vocab_size, net.hidden, net.layers))
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return  # not knowable here: let it try
+    need = weights * BYTES_PER_WEIGHT
+    if need > available:
+        raise ConfigError(
+            "workload", "network.hidden",
+            f"{net.layers} x {net.hidden} LSTM on {vocab_size} characters has {weights:,} weights; simulating it"
+            f" and its twin needs about {need / 1e9:.1f} GB of memory, more than the {available / 1e9:.1f} GB"
+            " available; use a smaller network.hidden or network.layers.",
+        )
 
 
 # ---------------------------------------------------------------------------- run state
@@ -276,6 +299,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     data = load_data(workload)
     cfg = workload.training
     batches = check_trainable(data, cfg.streams, cfg.seq_length)
+    check_memory(workload, data.vocab.size)
     windows = min(batches.windows, cfg.max_windows_per_epoch or batches.windows)
 
     if resume:

@@ -210,3 +210,9 @@ def test_training_runs_with_one_blas_thread_and_restores_the_pool():
     with blas_threads(1):
         assert [get() for _, get in apis] == [1] * len(apis)
     assert [get() for _, get in apis] == before
+
+
+def test_a_network_too_large_for_memory_is_refused_before_anything_is_built(tmp_path):
+    # 8 x 8192 on ~20 characters: about 4.3e9 weights, far beyond any test machine's memory.
+    with pytest.raises(UserError, match=r"network.hidden.*GB of memory"):
+        run(write_workload(tmp_path), ["network.hidden=8192", "network.layers=8"])
