@@ -99,6 +99,17 @@ class DaskExecutor:
         self.dashboard: str | None = None
         self._client: Client | None = None
         self._cluster: LocalCluster | None = None
+        self._pending: dict[Any, PointTask] = {}
+
+    def running(self) -> int:
+        """Points a worker is computing now (asks the scheduler; 0 when it cannot be asked)."""
+        client, keys = self._client, {future.key for future in list(self._pending)}
+        if client is None or not keys:
+            return 0
+        try:
+            return sum(key in keys for worker_keys in client.processing().values() for key in worker_keys)
+        except Exception:  # the display must never stop a sweep; a lost scheduler surfaces in run()
+            return 0
 
     def __enter__(self) -> DaskExecutor:
         self.start()
@@ -142,11 +153,11 @@ class DaskExecutor:
             return
         opened_here = self._client is None
         client = self.start()
-        pending: dict[Any, PointTask] = {}
+        pending = self._pending = {}
         try:
             check_workers(client, tasks)
             # A fresh key per submission: a point's earlier (cancelled or failed) task never stands in for it.
-            pending = {client.submit(run_point, task, key=f"rpuarch-point-{task.key[:16]}-{uuid.uuid4().hex[:8]}"): task for task in tasks}
+            pending.update({client.submit(run_point, task, key=f"rpuarch-point-{task.key[:16]}-{uuid.uuid4().hex[:8]}"): task for task in tasks})
             for future in as_completed(list(pending)):
                 task = pending.pop(future)
                 yield _outcome(future, task)

@@ -103,6 +103,10 @@ class Executor(Protocol):
 
     def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]: ...
 
+    def running(self) -> int:
+        """How many points are being computed right now (for the progress display)."""
+        ...
+
 
 class LocalExecutor:
     """Points in ``jobs`` processes of this machine (``jobs == 1``: in this process, in order)."""
@@ -114,18 +118,27 @@ class LocalExecutor:
         if jobs < 1:
             raise UserError(f"--jobs must be at least 1, got {jobs}.")
         self.jobs = jobs
+        self._futures: list[cf.Future] = []
+        self._in_process = 0
+
+    def running(self) -> int:
+        return self._in_process + sum(f.running() for f in self._futures)
 
     def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]:
         tasks = list(tasks)
         if self.jobs == 1 or len(tasks) <= 1:
             for task in tasks:
-                yield run_point(task)
+                self._in_process = 1
+                outcome = run_point(task)
+                self._in_process = 0
+                yield outcome
             return
         # spawn, not fork: the parent may hold threads (numba, rich) that fork would copy mid-state.
         context = multiprocessing.get_context("spawn")
         pool = cf.ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), mp_context=context)
         try:
             futures = {pool.submit(run_point, task): task for task in tasks}
+            self._futures = list(futures)
             for future in cf.as_completed(futures):
                 task = futures[future]
                 try:
@@ -133,6 +146,7 @@ class LocalExecutor:
                 except cf.process.BrokenProcessPool:  # a worker died (killed, out of memory)
                     yield PointOutcome(task.key, task.label, crash=traceback.format_exc())
         finally:
+            self._futures = []
             pool.shutdown(wait=True, cancel_futures=True)
 
 

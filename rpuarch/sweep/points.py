@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ..config import LoadedWorkload
 from ..report.metrics import Metric
@@ -69,21 +70,24 @@ def run_points(
     by_key = {loaded.resolved_sha256: loaded for _, loaded in points}
 
     console = console or Console(stderr=True)
+    cached = len(results)
+    counts = {"done": 0, "failed": 0}
+
+    def status() -> str:
+        running = executor.running()
+        waiting = len(tasks) - sum(counts.values()) - running
+        return (f"{counts['done']} done, {running} running, {counts['failed']} failed, {cached} cached, "
+                f"{waiting} waiting ({executor.name})")
+
     with Progress(
-        TextColumn("[bold]points[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(), console=console, disable=not progress, transient=False,
+        TextColumn("[bold]points[/]"), BarColumn(), MofNCompleteColumn(), _StatusColumn(status),
+        TimeElapsedColumn(), console=console, disable=not progress, transient=False, refresh_per_second=2,
     ) as bar:
-        cached = len(results)
-        counts = {"done": 0, "failed": 0}
-
-        def status() -> str:
-            return f"{counts['done']} done, {cached} cached, {counts['failed']} failed, {len(tasks) - sum(counts.values())} to go ({executor.name})"
-
-        task_id = bar.add_task("points", total=len(results) + len(tasks), completed=cached, status=status())
+        task_id = bar.add_task("points", total=len(results) + len(tasks), completed=cached)
         for outcome in executor.run(tasks.values()):
             results[outcome.key] = _record(outcome, by_key[outcome.key], cache)
             counts["failed" if results[outcome.key].status == "failed" else "done"] += 1
-            bar.update(task_id, advance=1, status=status())
+            bar.update(task_id, advance=1)
             if outcome.error or outcome.crash:
                 bar.console.print(f"[red]failed[/] {escape(outcome.label)}: {escape(_first_line(outcome))}")
 
@@ -92,6 +96,17 @@ def run_points(
         result = results[loaded.resolved_sha256]
         ordered.append(result if result.label == label else PointResult(label, loaded, result.status, result.directory, result.report, result.error))
     return ordered
+
+
+class _StatusColumn(ProgressColumn):
+    """Points done / running / failed / cached / waiting, asked of the executor at every refresh."""
+
+    def __init__(self, status: Callable[[], str]):
+        super().__init__()
+        self.status = status
+
+    def render(self, task: Any) -> Text:
+        return Text(self.status())
 
 
 def _record(outcome: PointOutcome, loaded: LoadedWorkload, cache: ResultCache) -> PointResult:

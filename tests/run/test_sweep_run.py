@@ -77,3 +77,19 @@ def test_parallel_points_give_the_numbers_of_serial_points(tmp_path):
     strip = lambda doc: [{k: v for k, v in p["metrics"].items() if k not in drop} for p in doc["points"]]  # noqa: E731
     assert strip(serial) == strip(parallel)
     assert [p["status"] for p in parallel["points"]] == ["done", "done"]
+
+
+def test_local_executor_counts_the_point_it_is_computing(monkeypatch):
+    from rpuarch.sweep import executor as executor_module
+
+    seen = []
+    ex = executor_module.LocalExecutor(jobs=1)
+
+    def fake_point(task):  # stands in for training: only the executor's bookkeeping is under test
+        seen.append(ex.running())
+        return executor_module.PointOutcome(task.key, task.label, error="not computed")
+
+    monkeypatch.setattr(executor_module, "run_point", fake_point)
+    tasks = [executor_module.PointTask(key=str(i), label=str(i), workload={}, text="", path=None, origins={}) for i in range(3)]
+    outcomes = list(ex.run(tasks))
+    assert seen == [1, 1, 1] and len(outcomes) == 3 and ex.running() == 0
