@@ -38,7 +38,14 @@ EXCLUSIVE_PAIRS = (("inp_res", "inp_bits"), ("out_res", "out_bits"))
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("RPUARCH_MODELS", REPO_ROOT / "models"))
+    """The presets folder: $RPUARCH_MODELS, else models/ of the source tree rpuarch runs from."""
+    folder = Path(os.environ.get("RPUARCH_MODELS", REPO_ROOT / "models"))
+    if not folder.is_dir():
+        raise ConfigError(
+            str(folder), None, "the presets folder does not exist.",
+            "install rpuarch from a clone with `pip install -e .`, or point RPUARCH_MODELS at a models/ folder",
+        )
+    return folder
 
 
 def default_workload_path() -> Path:
@@ -334,7 +341,11 @@ def describe_range(model_field: Any) -> str:
     literals = [a for a in _literal_values(annotation)]
     if literals:
         return "one of " + ", ".join(repr(v) for v in literals)
-    kind = getattr(_unwrap(annotation), "__name__", str(annotation))
+    if typing.get_origin(annotation) is tuple:
+        items = typing.get_args(annotation)
+        kind = f"a list of {len(items)} {getattr(items[0], '__name__', 'value')}s"
+    else:
+        kind = getattr(_unwrap(annotation), "__name__", str(annotation))
     text = kind
     if parts:
         text += " " + " and ".join(parts)
