@@ -51,3 +51,14 @@ def test_a_clear_difference_is_resolved_and_one_seed_never_is():
 
 def test_monotonic():
     assert monotonic([1, 2, 3]) and not monotonic([1, 3, 2]) and monotonic([3, 2, 1], "falling")
+
+
+def test_complete_separation_of_three_seeds_is_resolved_even_when_the_t_test_is_not():
+    # A setting that breaks training in every seed by very different amounts: the paired t-test
+    # (p ~ 0.11) misses it, the separation criterion (1/20 by permutation) does not.
+    broken, reference = [4.78, 5.94, 3.11], [2.43, 2.52, 2.42]
+    c = compare(broken, reference, [1, 2, 3], [1, 2, 3])
+    assert c.p > 0.05 and c.separated and c.resolved
+    overlapping = compare([2.50, 2.49, 2.48], [2.43, 2.52, 2.42], [1, 2, 3], [1, 2, 3])
+    assert not overlapping.separated
+    assert not compare([3.0, 3.1], [2.0, 2.1]).separated  # two seeds a side: never by separation

@@ -43,7 +43,7 @@ def per_seed(s: Summary, digits: int = 3) -> str:
 def diff_text(c: Comparison, digits: int = 4) -> str:
     if c.p is None:
         return f"{c.diff:+.{digits}f} (n/a)"
-    mark = " *" if c.resolved else ""
+    mark = " * sep" if c.separated and not c.p < 0.05 else (" *" if c.resolved else "")
     return f"{c.diff:+.{digits}f} (p={c.p:.3f}){mark}"
 
 

@@ -56,6 +56,8 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
     facts[f"{s}_values"] = ", ".join(str(v) for v in x_axis.values)
     facts[f"{s}_far"] = x_axis.values[walk[-1]]  # the value farthest from the reference
     facts[f"{s}_reference"] = sweep.reference
+    uni = unigram(points)
+    facts[f"{s}_unigram"] = uni
     fp_points = _points_at(points, sweep, _coords(sweep, sweep.reference, lines[0]))
     fp = summarize([final(p, "fp") for p in fp_points])
     fp_seeds = [p.seed for p in fp_points]
@@ -76,6 +78,7 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
             stats.append((x, summ, vs_ref, vs_fp, seeds))
             k = fact_key(lk, x_axis.name, x)
             facts.update(summary_facts(k, summ))
+            facts[f"{k}_above_unigram"] = uni is not None and summ.mean > uni
             facts.update(comparison_facts(f"{k}_vs_ref", vs_ref))
             facts.update(comparison_facts(f"{k}_vs_fp", vs_fp))
             rows.append([*( [str(line)] if line_axis else []), str(x), mean_std(summ), per_seed(summ),
@@ -120,14 +123,14 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
 
     res["fp_test_loss"] = fp.to_dict()
     res["fp_seeds"] = fp_seeds
-    plot = _plot(sweep, per_line, fp, unigram(points), out_dir)
+    plot = _plot(sweep, per_line, fp, uni, out_dir)
     columns = ([line_axis.label] if line_axis else []) + [x_axis.label, "RPU test loss [nats/char] mean ± std",
                                                          "per seed", f"vs {x_axis.name}={sweep.reference}", "vs FP twin"]
     md = [f"### {sweep.title}", "",
           f"Floating-point twin (same seeds, same data): {mean_std(fp)} nats/char.", "",
           markdown_table(columns, rows),
           "Differences are RPU test-loss means minus the reference's (or the FP twin's), p of the t-test;"
-          " `*` marks a resolved difference (rule below).", "",
+          " `*` marks a resolved difference, `* sep` one resolved by the separation of the seeds (rule below).", "",
           f"![{sweep.name}]({plot})", ""]
     return facts, md, plot, res
 
