@@ -1,9 +1,13 @@
 """Random numbers inside numba kernels: xoshiro256** bits, uniforms and a ziggurat normal.
 
-The stream is seeded from the tile's numpy Generator at each kernel call (``seed_state``), so
-every result stays reproducible from the tile's seed. Inside a kernel a 64-bit draw costs about
-1 ns and a normal about 3 ns, against 5 and 4 ns through numba's own Generator support
-(measured on this machine); the pulsed update draws millions of both per second.
+A stream's state lives in a uint64[4] array (``seed_state``, drawn from the tile's numpy
+Generator, so every result stays reproducible from the tile's seed). A kernel ``load``s it into a
+tuple at the start, threads that tuple through the draws (each returns the value and the new
+state) and ``store``s it back at the end: the compiler then keeps the state in registers. Drawn
+through the array instead, every draw reloads and rewrites it and waits for the stores (measured
+on this machine: 2.4 ns per 64-bit draw and 2.9 ns per normal through the array, 0.9 and 1.8 ns
+in registers; numba's own Generator support: 5 and 4 ns). The pulsed update and the periphery
+draw millions of both per second.
 """
 
 from __future__ import annotations
@@ -24,17 +28,30 @@ def _rotl(x, k):
 
 
 @njit(cache=True, inline="always")
-def next_u64(s):
-    """xoshiro256** (Blackman & Vigna): next 64 random bits; ``s`` is its uint64[4] state."""
-    result = _rotl(s[1] * _U64(5), 7) * _U64(9)
-    t = s[1] << _U64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
+def load(s):
+    """The state of the array ``s`` as a tuple, to thread through the draws."""
+    return (s[0], s[1], s[2], s[3])
+
+
+@njit(cache=True, inline="always")
+def store(s, rs):
+    """Write the tuple state ``rs`` back into the array ``s`` (at the end of a kernel)."""
+    s[0], s[1], s[2], s[3] = rs
+
+
+@njit(cache=True, inline="always")
+def next_u64(rs):
+    """xoshiro256** (Blackman & Vigna): (next 64 random bits, new state) of the tuple state ``rs``."""
+    s0, s1, s2, s3 = rs
+    result = _rotl(s1 * _U64(5), 7) * _U64(9)
+    t = s1 << _U64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, (s0, s1, s2, s3)
 
 
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,35 +82,55 @@ _BYTE = np.uint64(0xFF)
 
 
 @njit(cache=True, inline="always")
-def uniform(s):
-    """Uniform double in [0, 1) with 53 random bits."""
-    return np.float64(np.int64(next_u64(s) >> _U64(11))) * (1.0 / 9007199254740992.0)
+def uniform(rs):
+    """(uniform double in [0, 1) with 53 random bits, new state)."""
+    r, rs = next_u64(rs)
+    return np.float64(np.int64(r >> _U64(11))) * (1.0 / 9007199254740992.0), rs
 
 
 @njit(cache=True, inline="always")
-def normal(s):
-    """Standard normal draw: ziggurat with 256 layers (99.3 % of draws take the first branch)."""
+def _layer(r):
+    """A 64-bit draw split into (ziggurat layer, candidate x, its 52-bit magnitude)."""
+    idx = np.int64(r & _BYTE)
+    r >>= _U64(8)
+    rabs = (r >> _U64(1)) & _MANTISSA
+    x = np.float64(np.int64(rabs)) * _ZIG_W[idx]  # via int64: < 2**52, converts in one instruction
+    if (r & _ONE) != _U64(0):
+        x = -x
+    return idx, x, rabs
+
+
+@njit(cache=True, inline="always")
+def normal(rs):
+    """(standard normal draw, new state): ziggurat with 256 layers. The 99.3 % of draws inside a
+    layer's rectangle take this short path (inlined); the others go to ``_normal_edge``."""
+    r, rs = next_u64(rs)
+    idx, x, rabs = _layer(r)
+    if rabs < _ZIG_K[idx]:
+        return x, rs
+    return _normal_edge(idx, x, rabs, rs)
+
+
+@njit(cache=True)
+def _normal_edge(idx, x, rabs, rs):
+    """A draw outside its layer's rectangle: the tail beyond r (layer 0) or the wedge test, and
+    fresh draws until one is accepted. Not inlined, so that the short path stays small."""
     while True:
-        r = next_u64(s)
-        idx = np.int64(r & _BYTE)
-        r >>= _U64(8)
-        negative = (r & _ONE) != _U64(0)
-        rabs = (r >> _U64(1)) & _MANTISSA
-        x = np.float64(np.int64(rabs)) * _ZIG_W[idx]  # via int64: < 2**52, converts in one instruction
-        if negative:
-            x = -x
-        if rabs < _ZIG_K[idx]:
-            return x
         if idx == 0:  # the tail beyond r
             while True:
-                xx = -math.log1p(-uniform(s)) / _ZIG_R
-                yy = -math.log1p(-uniform(s))
+                u, rs = uniform(rs)
+                v, rs = uniform(rs)
+                xx = -math.log1p(-u) / _ZIG_R
+                yy = -math.log1p(-v)
                 if yy + yy > xx * xx:
-                    return -(_ZIG_R + xx) if ((rabs >> _U64(8)) & _ONE) != _U64(0) else _ZIG_R + xx
-        elif (_ZIG_F[idx - 1] - _ZIG_F[idx]) * uniform(s) + _ZIG_F[idx] < math.exp(-0.5 * x * x):
-            return x
-
-
+                    return (-(_ZIG_R + xx) if ((rabs >> _U64(8)) & _ONE) != _U64(0) else _ZIG_R + xx), rs
+        u, rs = uniform(rs)
+        if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * u + _ZIG_F[idx] < math.exp(-0.5 * x * x):
+            return x, rs
+        r, rs = next_u64(rs)
+        idx, x, rabs = _layer(r)
+        if rabs < _ZIG_K[idx]:
+            return x, rs
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:

@@ -21,9 +21,9 @@ from numba.core.extending import intrinsic
 
 from ..config import UpdateConfig
 from .devices import DeviceArrays
+from .fastrandom import load, seed_state, store
 from .fastrandom import next_u64 as _next
 from .fastrandom import normal as _normal
-from .fastrandom import seed_state
 from .pulses import UpdateStats, apply_counts
 
 _U64 = numba.uint64
@@ -65,10 +65,10 @@ def _ctpop(typingctx, v):
 
 
 @njit(cache=True)
-def _trains(v, scale, bl, words, state, masks, lines, negative):
+def _trains(v, scale, bl, words, rs, masks, lines, negative):
     """Draw the pulse train of every line of ``v``; keep only the lines that pulse, compacted:
     masks[n * words + w] is word w of the n-th pulsing line, lines[n] its index, negative[n] its
-    sign. Returns (number of pulsing lines, number of pulses)."""
+    sign. Returns (number of pulsing lines, number of pulses, random state after the draws)."""
     n = 0
     pulses = 0
     for j in range(v.size):
@@ -80,7 +80,7 @@ def _trains(v, scale, bl, words, state, masks, lines, negative):
         if words == 1:  # BL <= 64: build the train in a register, store it only if it pulses
             mask = _U64(0)
             for t in range(0, bl, 2):
-                r = _next(state)
+                r, rs = _next(rs)
                 mask |= _U64((r & _LOW32) < threshold) << _U64(t)
                 if t + 1 < bl:
                     mask |= _U64((r >> _U64(32)) < threshold) << _U64(t + 1)
@@ -91,7 +91,7 @@ def _trains(v, scale, bl, words, state, masks, lines, negative):
             for w in range(words):
                 masks[base + w] = _U64(0)
             for t in range(0, bl, 2):
-                r = _next(state)
+                r, rs = _next(rs)
                 if (r & _LOW32) < threshold:
                     masks[base + (t >> 6)] |= _ONE << _U64(t & 63)
                 if t + 1 < bl and (r >> _U64(32)) < threshold:
@@ -103,7 +103,7 @@ def _trains(v, scale, bl, words, state, masks, lines, negative):
         lines[n] = j
         negative[n] = v[j] < 0.0
         n += np.int64(count > 0)
-    return n, pulses
+    return n, pulses, rs
 
 
 @njit(cache=True)
@@ -121,6 +121,7 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
     hit_c = np.empty(n_in, dtype=np.int64)
     hit_jj = np.empty(n_in, dtype=np.int64)
     noise = np.zeros(n_in)
+    rs = load(state)
     for k in range(x.shape[0]):
         xk = x[k]
         dk = d[k]
@@ -136,8 +137,8 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
         if bl == 0:
             continue
         words = (bl + 63) // 64
-        nx, px = _trains(xk, b, bl, words, state, mx, ax, xneg)
-        nd, pd = _trains(dk, a, bl, words, state, md, ad, dneg)
+        nx, px, rs = _trains(xk, b, bl, words, rs, mx, ax, xneg)
+        nd, pd, rs = _trains(dk, a, bl, words, rs, md, ad, dneg)
         stats[2] += px
         stats[3] += pd
         total = 0
@@ -168,7 +169,7 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
             # Pass 2: the pulse-to-pulse noise of the row in one tight loop (one draw per device).
             if std > 0.0:
                 for q in range(m):
-                    noise[q] = _normal(state)
+                    noise[q], rs = _normal(rs)
             # Pass 3: c same-direction steps at once, in closed form (as pulses.apply_counts).
             for q in range(m):
                 c = hit_c[q]
@@ -192,83 +193,105 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
                     wij += c * signed + std * step * math.sqrt(c) * noise[q]
                 weights[i, j] = min(max(wij, lo), hi)
         stats[4] += total
+    store(state, rs)
 
 
 @njit(cache=True)
-def _slice_trains(v, scale, bl, slot, state, pulse, negative):
-    """Append one update's trains of the lines of ``v`` at bit ``slot`` of the per-line bit strings
-    pulse[j, :] (a pulse in that slot) and negative[j, :] (that pulse carries a negative value).
-    Returns the number of pulses."""
-    pulses = 0
-    for j in range(v.size):
-        p = min(scale * abs(v[j]), 1.0)
-        if p <= 0.0:
-            continue
-        threshold = _U64(p * _TWO32)
-        neg = v[j] < 0.0
-        for t in range(0, bl, 2):
-            r = _next(state)
-            for half in range(min(2, bl - t)):
-                if ((r >> _U64(32 * half)) & _LOW32) < threshold:
-                    bit = slot + t + half
-                    pulse[j, bit >> 6] |= _ONE << _U64(bit & 63)
-                    if neg:
-                        negative[j, bit >> 6] |= _ONE << _U64(bit & 63)
-                    pulses += 1
-    return pulses
+def _append_trains(masks, lines, negative, n, words, slot, capacity, pulse, sign):
+    """Lay the compacted trains of ``_trains`` (n lines of ``words`` words) into the per-line bit
+    strings pulse[j, :] (a pulse in that slot) and sign[j, :] (that pulse carries a negative
+    value), starting at bit ``slot``; the strings hold ``capacity`` words."""
+    shift = _U64(slot & 63)
+    for q in range(n):
+        j = lines[q]
+        for w in range(words):
+            m = masks[q * words + w]
+            lo = (slot >> 6) + w
+            pulse[j, lo] |= m << shift
+            if negative[q]:
+                sign[j, lo] |= m << shift
+            if shift > _U64(0) and lo + 1 < capacity:  # the bits that spill into the next word
+                spill = m >> (_U64(64) - shift)
+                pulse[j, lo + 1] |= spill
+                if negative[q]:
+                    sign[j, lo + 1] |= spill
+
+
+@njit(cache=True)
+def _count_strings(px, nx, pd, nd, words, total, up):
+    """Coincidences of the laid-out bit strings (their first ``words`` words), added to total and
+    up; returns their number. Device (i, j) has popcount(P_i & P_j) coincidences, of which
+    popcount(P_i & P_j & (N_i ^ N_j)) move it up (signs differ)."""
+    coincidences = 0
+    for i in range(pd.shape[0]):
+        for j in range(px.shape[0]):
+            c = _U64(0)
+            c_up = _U64(0)
+            for w in range(words):
+                both = pd[i, w] & px[j, w]
+                c += _ctpop(both)
+                c_up += _ctpop(both & (nd[i, w] ^ nx[j, w]))
+            total[i, j] += np.int64(c)
+            up[i, j] += np.int64(c_up)
+            coincidences += np.int64(c)
+    return coincidences
 
 
 @njit(cache=True)
 def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_words, state, total, up, stats):
     """Aggregated mode: coincidences of all rank-1 updates of (x, d), counted at once.
 
-    The trains of consecutive updates are laid end to end in one bit string per line (a chunk of
-    at most chunk_words * 64 slots at a time). Device (i, j) then has popcount(P_i & P_j)
-    coincidences, of which popcount(P_i & P_j & (N_i ^ N_j)) move it up (signs differ): the work
-    is devices x slots / 64, whatever the pulse density. Adds to total[i, j] and up[i, j]."""
+    Each update's trains are drawn as in exact mode (``_trains``: built in a register, the pulsing
+    lines compacted) and laid end to end in one bit string per line, a chunk of at most
+    chunk_words * 64 slots at a time; ``_count_strings`` counts each chunk: work devices x slots
+    / 64, whatever the pulse density. Adds to total[i, j] and up[i, j]."""
     n_in = x.shape[1]
     n_out = d.shape[1]
+    max_words = (max_bl + 63) // 64
+    mx = np.zeros(n_in * max_words, dtype=np.uint64)
+    md = np.zeros(n_out * max_words, dtype=np.uint64)
+    ax = np.empty(n_in, dtype=np.int64)
+    ad = np.empty(n_out, dtype=np.int64)
+    xneg = np.empty(n_in, dtype=np.bool_)
+    dneg = np.empty(n_out, dtype=np.bool_)
     px = np.zeros((n_in, chunk_words), dtype=np.uint64)
     nx = np.zeros((n_in, chunk_words), dtype=np.uint64)
     pd = np.zeros((n_out, chunk_words), dtype=np.uint64)
     nd = np.zeros((n_out, chunk_words), dtype=np.uint64)
-    k = 0
-    while k < x.shape[0]:
-        px[:] = 0
-        nx[:] = 0
-        pd[:] = 0
-        nd[:] = 0
-        slot = 0
-        while k < x.shape[0] and slot + max_bl <= chunk_words * 64:
-            xk = x[k]
-            dk = d[k]
-            x_amax = 0.0
-            for j in range(n_in):
-                x_amax = max(x_amax, abs(xk[j]))
-            d_amax = 0.0
-            for i in range(n_out):
-                d_amax = max(d_amax, abs(dk[i]))
-            bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
-            stats[0] += 1
-            stats[1] += bl
-            stats[2] += _slice_trains(xk, b, bl, slot, state, px, nx)
-            stats[3] += _slice_trains(dk, a, bl, slot, state, pd, nd)
-            slot += bl
-            k += 1
-        words = (slot + 63) // 64
-        coincidences = 0
+    slot = 0
+    rs = load(state)
+    for k in range(x.shape[0]):
+        xk = x[k]
+        dk = d[k]
+        x_amax = 0.0
+        for j in range(n_in):
+            x_amax = max(x_amax, abs(xk[j]))
+        d_amax = 0.0
         for i in range(n_out):
-            for j in range(n_in):
-                c = _U64(0)
-                c_up = _U64(0)
-                for w in range(words):
-                    both = pd[i, w] & px[j, w]
-                    c += _ctpop(both)
-                    c_up += _ctpop(both & (nd[i, w] ^ nx[j, w]))
-                total[i, j] += np.int64(c)
-                up[i, j] += np.int64(c_up)
-                coincidences += np.int64(c)
-        stats[4] += coincidences
+            d_amax = max(d_amax, abs(dk[i]))
+        bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
+        stats[0] += 1
+        stats[1] += bl
+        if bl == 0:
+            continue
+        words = (bl + 63) // 64
+        n_x, pulses_x, rs = _trains(xk, b, bl, words, rs, mx, ax, xneg)
+        n_d, pulses_d, rs = _trains(dk, a, bl, words, rs, md, ad, dneg)
+        stats[2] += pulses_x
+        stats[3] += pulses_d
+        if slot + bl > chunk_words * 64:  # the chunk is full: count it, start the next
+            stats[4] += _count_strings(px, nx, pd, nd, (slot + 63) // 64, total, up)
+            px[:] = 0
+            nx[:] = 0
+            pd[:] = 0
+            nd[:] = 0
+            slot = 0
+        _append_trains(mx, ax, xneg, n_x, words, slot, chunk_words, px, nx)
+        _append_trains(md, ad, dneg, n_d, words, slot, chunk_words, pd, nd)
+        slot += bl
+    if slot > 0:
+        stats[4] += _count_strings(px, nx, pd, nd, (slot + 63) // 64, total, up)
+    store(state, rs)
 
 
 AGGREGATE_CHUNK_SLOTS = 8192  # pulse slots counted per pass in aggregated mode (bit strings of 1 KiB)

@@ -14,47 +14,85 @@ import numpy as np
 from numba import njit
 
 from ..config import IOConfig
-from .fastrandom import normal, seed_state, uniform
+from .fastrandom import load, normal, seed_state, store, uniform
 from .periphery import PassStats
 
 
 @njit(cache=True)
-def _dac(x, scale, bound, step, stochastic, noise, state, out):
-    """out = DAC(x * scale): quantise (nearest / stochastic), clip, add input noise."""
-    inverse = 1.0 / step if step > 0.0 else 0.0
+def _input_scale(x, inp_bound, abs_max):
+    """Noise management: inp_bound / max|x| (0 for an all-zero x), or 1 without it."""
+    if not abs_max:
+        return 1.0
+    alpha = 0.0
     for j in range(x.size):
-        v = x[j] * scale
-        if step > 0.0:
-            if stochastic:
-                v = math.floor(v * inverse + uniform(state)) * step
-            else:
-                v = math.floor(v * inverse + 0.5) * step
-        v = min(max(v, -bound), bound)
-        if noise > 0.0:
-            v += noise * bound * normal(state)
-        out[j] = v
+        alpha = max(alpha, abs(x[j]))
+    return inp_bound / alpha if alpha > 0.0 else 0.0
 
 
 @njit(cache=True)
-def _adc(y, xq, w_noise, out_noise, bound, step, state):
-    """y = ADC(y + noise) in place; returns the number of outputs that saturated."""
+def _dac(x, scale, bound, step, stochastic, noise, rs, out):
+    """out = DAC(x * scale): quantise (nearest / stochastic), clip, add input noise; returns the
+    random state ``rs`` after the draws.
+
+    The random draws, when there are any, come first (a scalar loop; the ziggurat branches); the
+    arithmetic is then one branch-free loop that the compiler turns into SIMD instructions."""
+    n = x.size
+    inverse = 1.0 / step if step > 0.0 else 0.0
+    if step > 0.0 and stochastic:
+        for j in range(n):
+            out[j], rs = uniform(rs)
+        for j in range(n):
+            out[j] = min(max(math.floor(x[j] * scale * inverse + out[j]) * step, -bound), bound)
+    elif step > 0.0:
+        for j in range(n):
+            out[j] = min(max(math.floor(x[j] * scale * inverse + 0.5) * step, -bound), bound)
+    else:
+        for j in range(n):
+            out[j] = min(max(x[j] * scale, -bound), bound)
+    if noise > 0.0:
+        for j in range(n):
+            e, rs = normal(rs)
+            out[j] += noise * bound * e
+    return rs
+
+
+@njit(cache=True)
+def _adc(y, xq, w_noise, out_noise, bound, step, rs, noise):
+    """y = ADC(y + noise) in place; returns (the number of outputs that saturated, the random
+    state ``rs`` after the draws).
+
+    ``noise`` is scratch space of y's size: the draws are made there first (scalar loop), then
+    noise addition, saturation count, quantisation and clipping are one SIMD loop."""
+    n = y.size
     w_scale = 0.0
     if w_noise > 0.0:  # weight noise, output referred: std w_noise * ||xq||_2
         w_scale = w_noise * math.sqrt(np.sum(xq * xq))
+    if w_scale > 0.0:  # rare: both noises, drawn in turn
+        for i in range(n):
+            z, rs = normal(rs)
+            noise[i] = w_scale * z
+            if out_noise > 0.0:
+                z, rs = normal(rs)
+                noise[i] += out_noise * z
+    elif out_noise > 0.0:
+        for i in range(n):
+            z, rs = normal(rs)
+            noise[i] = out_noise * z
+    else:
+        noise[:n] = 0.0
     saturated = 0
-    inverse = 1.0 / step if step > 0.0 else 0.0
-    for i in range(y.size):
-        v = y[i]
-        if w_scale > 0.0:
-            v += w_scale * normal(state)
-        if out_noise > 0.0:
-            v += out_noise * normal(state)
-        if abs(v) > bound:
-            saturated += 1
-        if step > 0.0:
-            v = math.floor(v * inverse + 0.5) * step
-        y[i] = min(max(v, -bound), bound)
-    return saturated
+    if step > 0.0:
+        inverse = 1.0 / step
+        for i in range(n):
+            v = y[i] + noise[i]
+            saturated += abs(v) > bound
+            y[i] = min(max(math.floor(v * inverse + 0.5) * step, -bound), bound)
+    else:
+        for i in range(n):
+            v = y[i] + noise[i]
+            saturated += abs(v) > bound
+            y[i] = min(max(v, -bound), bound)
+    return saturated, rs
 
 
 # Layout of the packed periphery parameters (one float64 array: one numba argument, not eleven).
@@ -80,31 +118,30 @@ def managed_matvec(m, x, p, state, stats):
     abs_max, max_repeats = p[ABS_MAX] > 0.0, int(p[MAX_REPEATS])
     batch, n_in = x.shape
     n_out = m.shape[1]
-    scale = np.ones(batch)
+    rs = load(state)
+    scale = np.empty(batch)
     xq = np.empty((batch, n_in))
     for b in range(batch):
-        if abs_max:
-            alpha = 0.0
-            for j in range(n_in):
-                alpha = max(alpha, abs(x[b, j]))
-            scale[b] = inp_bound / alpha if alpha > 0.0 else 0.0
-        _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, state, xq[b])
+        scale[b] = _input_scale(x[b], inp_bound, abs_max)
+        rs = _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, rs, xq[b])
     y = np.dot(xq, m)
     row = np.empty(n_in)
+    noise = np.empty(n_out)
     for b in range(batch):
-        saturated = _adc(y[b], xq[b], w_noise, out_noise, out_bound, out_step, state)
+        saturated, rs = _adc(y[b], xq[b], w_noise, out_noise, out_bound, out_step, rs, noise)
         repeats = 0
         while saturated > 0 and repeats < max_repeats and scale[b] > 0.0:
             repeats += 1
             scale[b] *= 0.5
-            _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, state, row)
+            rs = _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, rs, row)
             y[b] = np.dot(row, m)
-            saturated = _adc(y[b], row, w_noise, out_noise, out_bound, out_step, state)
+            saturated, rs = _adc(y[b], row, w_noise, out_noise, out_bound, out_step, rs, noise)
         stats[0] += repeats
         stats[1] += saturated
         inverse = 1.0 / scale[b] if scale[b] > 0.0 else 0.0  # all-zero input: exactly zero out
         for i in range(n_out):
             y[b, i] *= inverse
+    store(state, rs)
     return y
 
 
