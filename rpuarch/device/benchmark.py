@@ -16,13 +16,14 @@ are recorded with it.
 
 from __future__ import annotations
 
-import ctypes
 import os
+from contextlib import nullcontext
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..blas import blas_threads as limit_blas_threads
 from ..config import resolve
 from .tile import AnalogTile
 
@@ -85,8 +86,18 @@ def lstm_pairs(n: int, d_std: float, rng: np.random.Generator) -> tuple[np.ndarr
 
 def benchmark_tile(seconds: float = 1.0, seed: int = 0, backend: str = "numba", blas_threads: int | None = 1,
                    progress=None) -> BenchResult:
-    """Run every case for about ``seconds``; ``progress(name)`` is called before each."""
-    threads = set_blas_threads(blas_threads) if blas_threads else None
+    """Run every case for about ``seconds``; ``progress(name)`` is called before each.
+
+    ``blas_threads``: OpenBLAS threads while it runs (rpuarch.blas; restored afterwards), or None
+    to leave the library's setting. The products are small (256 x 161): on a busy 2-core machine
+    a second BLAS thread only waits for a core."""
+    with limit_blas_threads(blas_threads) if blas_threads else nullcontext(0) as limited:
+        cases, load_before, load_after = _run_cases(seconds, seed, backend, progress)
+    return BenchResult(cases, load_before, load_after, blas_threads if limited else None, backend, os.cpu_count() or 0)
+
+
+def _run_cases(seconds: float, seed: int, backend: str, progress) -> tuple[list[Case], float, float]:
+    """(cases, 1-minute load average before, after)."""
     workload, _ = resolve({"device": {"preset": "gokmen-vlasov-2016"}, "update": {"desired_bl": 10}}, "bench tile")
     rng = np.random.default_rng(seed)
 
@@ -128,7 +139,7 @@ def benchmark_tile(seconds: float = 1.0, seed: int = 0, backend: str = "numba", 
         a = t.activity
         cases.append(Case(name, "vectors/s", *rates, TARGET_FORWARD[batch], REFERENCE_FORWARD[batch],
                           calls, {"bm_repeats_per_vector": a.forward_repeats / a.forward_vectors}))
-    return BenchResult(cases, load_before, os.getloadavg()[0], threads, backend, os.cpu_count() or 0)
+    return cases, load_before, os.getloadavg()[0]
 
 
 def _time_calls(call, items_per_call: int, seconds: float) -> tuple[float, float, float, int]:
@@ -148,34 +159,3 @@ def _time_calls(call, items_per_call: int, seconds: float) -> tuple[float, float
     wall_rates = items_per_call / np.asarray(wall)
     cpu_rates = items_per_call / np.asarray(cpu)
     return float(np.median(cpu_rates)), float(np.median(wall_rates)), float(wall_rates.max()), k
-
-
-def set_blas_threads(threads: int) -> int | None:
-    """Limit every OpenBLAS in this process to ``threads`` threads; None if none was found.
-
-    numpy and numba (through SciPy's BLAS) may each load their own OpenBLAS. The tile's products
-    are small (256 x 161); on a busy 2-core machine a second BLAS thread only waits for a core
-    (measured here under load ~9: 1,000 instead of 76,000 forward vectors/s at batch 32)."""
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls this BLAS: load it now)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
-    except OSError:
-        return None
-    done = False
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                       "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            setter = getattr(lib, symbol, None)
-            if setter is not None:
-                setter(ctypes.c_int(threads))
-                done = True
-                break
-    return threads if done else None

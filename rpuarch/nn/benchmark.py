@@ -25,7 +25,7 @@ import numpy as np
 
 from ..config import resolve
 from ..config.workload import Workload
-from .blas import blas_threads
+from ..blas import blas_threads
 from .data import StreamBatches, check_trainable
 from .train import build_networks, load_data
 

@@ -35,7 +35,7 @@ from ..files import atomic_write_json
 from ..mapping import lstm_arrays
 from . import checkpoint
 from .analog_matrix import TileFactory
-from .blas import blas_threads
+from ..blas import blas_threads
 from .corpus import read_corpus
 from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
 from .model import CharLSTM, State, init_scale

@@ -200,16 +200,30 @@ def test_cli_writes_train_json_and_refuses_bad_input(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
 
 
-def test_training_runs_with_one_blas_thread_and_restores_the_pool():
-    from rpuarch.nn.blas import _openblas_apis, blas_threads
+def test_training_runs_with_one_blas_thread_and_restores_the_pool(tmp_path, monkeypatch):
+    from rpuarch.blas import _openblas_apis
 
     apis = _openblas_apis()
     if not apis:
         pytest.skip("no OpenBLAS loaded in this process")
-    before = [get() for _, get in apis]
-    with blas_threads(1):
-        assert [get() for _, get in apis] == [1] * len(apis)
-    assert [get() for _, get in apis] == before
+    initial = [get() for _, get in apis]
+    seen = []
+    train_window = model_module.CharLSTM.train_window
+
+    def recording(self, *args):
+        seen.append([get() for _, get in apis])
+        return train_window(self, *args)
+
+    monkeypatch.setattr(model_module.CharLSTM, "train_window", recording)
+    try:
+        for setter, _ in apis:
+            setter(2)  # a pool of two, whatever this machine's default
+        run(write_workload(tmp_path), ["training.epochs=1"])
+        assert seen and all(counts == [1] * len(apis) for counts in seen)
+        assert [get() for _, get in apis] == [2] * len(apis)
+    finally:
+        for (setter, _), n in zip(apis, initial):
+            setter(n)
 
 
 def test_a_network_too_large_for_memory_is_refused_before_anything_is_built(tmp_path):
