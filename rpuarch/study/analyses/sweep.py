@@ -93,6 +93,7 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
         facts[f"{lk}_any_worse"] = bool(worse)
         facts[f"{lk}_first_worse"] = x_axis.values[first_worse] if first_worse is not None else None
         facts[f"{lk}_tolerated"] = x_axis.values[tolerated]
+        facts.update(comparison_facts(f"{lk}_tolerated_vs_ref", stats[tolerated][2]))
         facts[f"{lk}_resolved_worse_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(worse)) or "none"
         facts[f"{lk}_span"] = max(means) - min(means)
         facts[f"{lk}_any_vs_fp"] = any(st[3].resolved for st in stats)
