@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from ...report.plots import plt, save  # noqa: F401  (the Agg backend is chosen there)
 from ..points import StudyPoint
-from ..stats import Comparison, Summary
+from ..stats import ALPHA, Comparison, Summary
 
 SIDES = {"rpu": "RPU", "fp": "floating point"}
 
@@ -43,7 +43,7 @@ def per_seed(s: Summary, digits: int = 3) -> str:
 def diff_text(c: Comparison, digits: int = 4) -> str:
     if c.p is None:
         return f"{c.diff:+.{digits}f} (n/a)"
-    mark = " * sep" if c.separated and not c.p < 0.05 else (" *" if c.resolved else "")
+    mark = " * sep" if c.resolved and not c.p < ALPHA else (" *" if c.resolved else "")
     return f"{c.diff:+.{digits}f} (p={c.p:.3f}){mark}"
 
 
@@ -56,7 +56,8 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
 def comparison_facts(prefix: str, c: Comparison) -> dict[str, Any]:
     return {f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
             f"{prefix}_resolved_up": c.resolved and c.diff > 0, f"{prefix}_resolved_down": c.resolved and c.diff < 0,
-            f"{prefix}_pooled_std": c.pooled_std}
+            f"{prefix}_pooled_std": c.pooled_std,
+            f"{prefix}_by_separation": c.resolved and not (c.p is not None and c.p < ALPHA)}
 
 
 def summary_facts(prefix: str, s: Summary) -> dict[str, Any]:

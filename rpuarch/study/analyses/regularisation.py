@@ -68,6 +68,10 @@ def analyse(run) -> Any:
     facts.update(comparison_facts("best_rpu_minus_fp", best))
     final_gap = compare(data[(plain, "rpu")]["final_test"], data[(plain, "fp")]["final_test"], seeds, seeds)
     facts.update(comparison_facts("final_rpu_minus_fp", final_gap))
+    for side_condition in (plain, dropped):  # floating point with dropout against the RPU network
+        c = compare(data[(dropped, "fp")]["final_test"], data[(side_condition, "rpu")]["final_test"],
+                    seeds_of[dropped], seeds_of[side_condition])
+        facts.update(comparison_facts(fact_key("fp", dropped, "minus_rpu", side_condition), c))
     facts["unigram"] = unigram(run.points)
 
     plot = _plot(study, run.points, run.out_dir)
