@@ -62,6 +62,10 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
     fp = summarize([final(p, "fp") for p in fp_points])
     fp_seeds = [p.seed for p in fp_points]
     facts.update(summary_facts(fact_key(s, "fp"), fp))
+    # Whether these runs overfit at all: the twin's final test minus training loss.
+    gap = summarize([final(p, "fp") - final(p, "fp", "train_loss") for p in fp_points])
+    facts[f"{s}_fp_test_minus_train"] = gap.mean
+    facts[f"{s}_fp_test_above_train"] = gap.mean > 0
 
     per_line: dict[Any, list] = {}
     for line in lines:
