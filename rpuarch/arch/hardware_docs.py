@@ -8,13 +8,12 @@ from what they say today (a test runs it), so no number in those blocks is ever 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..config import load_preset
 from ..config.hardware import BaselineConfig, ChipConfig, TileConfig
 from ..config.loader import REPO_ROOT
 from ..config.workload import ActivityConfig
-from ..report.fields import walk
+from ..report.fields import cell, walk, write_or_check
 from .paper_table import render, rows
 
 DOC_PATH = REPO_ROOT / "docs" / "hardware.md"
@@ -24,10 +23,6 @@ BLOCKS = ("parameters", "paper-table")
 def markers(name: str) -> tuple[str, str]:
     return (f"<!-- BEGIN GENERATED {name}: python -m rpuarch.arch.hardware_docs -->",
             f"<!-- END GENERATED {name} -->")
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|")
 
 
 def parameter_tables() -> str:
@@ -49,8 +44,8 @@ def parameter_tables() -> str:
         out.append(f"\n#### `{prefix}`\n\n{intro}\n\n| field | unit | range | value | meaning | source |\n|---|---|---|---|---|---|\n")
         for row in walk(model, defaults, f"{prefix}."):
             source = sources.get(row.path, "")
-            out.append(f"| `{row.path}` | {row.unit or '-'} | {_cell(row.kind)} | `{_cell(row.default)}` |"
-                       f" {_cell(row.description)} | {_cell(source)} |\n")
+            out.append(f"| `{row.path}` | {row.unit or '-'} | {cell(row.kind)} | `{cell(row.default)}` |"
+                       f" {cell(row.description)} | {cell(source)} |\n")
     return "".join(out).lstrip("\n")
 
 
@@ -78,17 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rpuarch.arch.hardware_docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/hardware.md is out of date")
     args = parser.parse_args(argv)
-    current, text = updated_document()
-    if args.check:
-        if text != current:
-            print(f"{DOC_PATH} is out of date: run python -m rpuarch.arch.hardware_docs", file=sys.stderr)
-            return 1
-        return 0
-    from ..files import atomic_write_text
-
-    atomic_write_text(DOC_PATH, text)
-    print(f"wrote {DOC_PATH}")
-    return 0
+    _, text = updated_document()
+    return write_or_check(DOC_PATH, text, args.check, "python -m rpuarch.arch.hardware_docs")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 import sys
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..config import Workload, list_presets
 from ..config.loader import REPO_ROOT, PRESET_KINDS, describe_range
+from ..files import atomic_write_text
 
 DOC_PATH = REPO_ROOT / "docs" / "workload.md"
 
@@ -125,8 +127,9 @@ def walk(model: type[BaseModel], defaults: BaseModel | None, prefix: str = "") -
     return rows
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def cell(text: object) -> str:
+    """``text`` for a markdown table cell (its pipes escaped)."""
+    return str(text).replace("|", "\\|")
 
 
 def section_title(model: type[BaseModel]) -> str:
@@ -155,8 +158,8 @@ def render() -> str:
         out.append("\n\n| field | type and range | unit | default | meaning |\n|---|---|---|---|---|\n")
         for row in group:
             out.append(
-                f"| `{row.path}` | {_cell(row.kind)} | {row.unit or '-'} | `{_cell(row.default)}` "
-                f"| {_cell(row.description)} |\n"
+                f"| `{row.path}` | {cell(row.kind)} | {row.unit or '-'} | `{cell(row.default)}` "
+                f"| {cell(row.description)} |\n"
             )
     out.append("\n## Presets\n\nShipped under models/ (`rpuarch presets` lists them too).\n")
     for kind, entries in list_presets().items():
@@ -173,21 +176,24 @@ def _default_workload() -> Workload:
     return Workload()
 
 
+def write_or_check(path: Path, text: str, check: bool, command: str) -> int:
+    """Write the generated ``text`` to ``path``, or with ``check`` only compare it with the file:
+    exit status 1 (and how to fix it) when they differ."""
+    if check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if current != text:
+            print(f"{path} is out of date: run `{command}` to regenerate it.", file=sys.stderr)
+            return 1
+        return 0
+    atomic_write_text(path, text)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m rpuarch.report.fields [--check]``: rewrite docs/workload.md, or check it."""
     argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.is_file() else ""
-        if current != text:
-            print(f"{DOC_PATH} is stale: run `rpuarch docs` to regenerate it.", file=sys.stderr)
-            return 1
-        return 0
-    from ..files import atomic_write_text
-
-    atomic_write_text(DOC_PATH, text)
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_or_check(DOC_PATH, render(), "--check" in argv, "rpuarch docs")
 
 
 if __name__ == "__main__":
