@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ def compare(
         "name": base.workload.name,
         "workload": {"path": str(base.path), "sha256": base.sha256, "overrides": overrides},
         "executor": executor.name,
-        "metrics": [{"key": m.key, "label": m.label, "unit": m.unit, "better": m.better} for m in metrics],
+        "metrics": [asdict(m) for m in metrics],
         "variants": [{"name": v.name, "overrides": list(v.overrides), **r.to_dict(metrics)} for v, r in zip(variants, results)],
     }
     table = comparison_table([v.name for v in variants], reports, f"{base.workload.name}: {len(variants)} variants")
@@ -132,11 +132,7 @@ def _markdown(document: dict[str, Any], table: Table, results: list[PointResult]
     lines = [f"The workload `{workload['path']}` (sha256 `{workload['sha256'][:16]}`){' with' + common if common else ''} under each variant:", ""]
     for variant, result in zip(document["variants"], results):
         settings = ", ".join(f"`{o}`" for o in variant["overrides"]) or "the workload as it is"
-        where = _relative(result.directory / "report.md", out_dir)
+        where = os.path.relpath(result.directory / "report.md", out_dir)
         status = f"[report]({where})" if result.report else f"failed: {(result.error or '').splitlines()[0]}"
         lines.append(f"- **{variant['name']}**: {settings} ({status})")
     return render_comparison_markdown(f"rpuarch comparison: {document['name']}", "\n".join(lines), [table])
-
-
-def _relative(path: Path, start: Path) -> str:
-    return os.path.relpath(path, start)

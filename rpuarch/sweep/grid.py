@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def sweep(
         "workload": {"path": str(base.path), "sha256": base.sha256, "overrides": overrides},
         "axes": [{"path": a.path, "values": a.values} for a in axes],
         "executor": executor.name,
-        "metrics": [{"key": m.key, "label": m.label, "unit": m.unit, "better": m.better} for m in metrics],
+        "metrics": [asdict(m) for m in metrics],
         "points": [
             {"values": dict(zip((a.path for a in axes), combo)), **r.to_dict(metrics)}
             for combo, r in zip(itertools.product(*(a.values for a in axes)), results)
@@ -139,14 +139,14 @@ def write_outputs(document: dict[str, Any], axes: list[Axis], results: list[Poin
         for point, result in zip(document["points"], results):
             label = ", ".join(f"{a.path}={point['values'][a.path]}" for a in others)
             series.setdefault(label, []).append(result.report)
-        metric_grid(first.path, first.values, series, plotted_metrics(metrics), f"{document['name']}: sweep over {first.path}", out_dir / "sweep.png")
+        metric_grid(first.path, first.values, series, headline_metrics(metrics), f"{document['name']}: sweep over {first.path}", out_dir / "sweep.png")
     atomic_write_text(out_dir / "sweep.csv", to_csv(document))
     atomic_write_json(out_dir / "sweep.json", document)
 
 
-def plotted_metrics(metrics: list[Metric]) -> list[Metric]:
-    """Metrics worth a panel: those of the results table and the acceleration factors (every
-    metric is in sweep.csv)."""
+def headline_metrics(metrics: list[Metric]) -> list[Metric]:
+    """The metrics of the results table and of the plot's panels: TABLE_METRICS and the
+    acceleration factors (every metric is in sweep.csv)."""
     return [m for m in metrics if m.key in TABLE_METRICS or m.key.endswith(".acceleration_factor")]
 
 
@@ -168,10 +168,7 @@ def to_csv(document: dict[str, Any]) -> str:
 def results_table(document: dict[str, Any]) -> Table:
     """One row per point: swept values, status, headline numbers; best of each column in bold."""
     axes = [a["path"] for a in document["axes"]]
-    metrics = [
-        Metric(m["key"], m["label"], m["unit"], m["better"]) for m in document["metrics"]
-        if m["key"] in TABLE_METRICS or m["key"].endswith(".acceleration_factor")
-    ]
+    metrics = headline_metrics([Metric(**m) for m in document["metrics"]])
     points = document["points"]
     table = Table(f"Sweep of {document['name']} ({len(points)} points)", [*axes, "status", *(m.header for m in metrics)])
     for point in points:
@@ -186,9 +183,3 @@ def results_table(document: dict[str, Any]) -> Table:
     failed = sum(p["status"] == "failed" for p in points)
     table.note = "sweep.csv and sweep.json hold every metric" + (f"; {failed} point(s) failed." if failed else ".")
     return table
-
-
-TABLE_METRICS = {
-    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "hardware.tiles", "hardware.area_mm2",
-    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
-}
