@@ -12,6 +12,7 @@ from rich.table import Table
 from ..arch.estimate import estimate
 from ..config import load_workload
 from ..files import atomic_write_json
+from ..report.units import si
 from . import add_overrides
 
 
@@ -44,18 +45,6 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         if path is not None:
             console.print(f"[green]wrote[/] {what} {path}")
     return 0
-
-
-def si(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return f"0 {unit}"
-    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
-                          (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
 
 
 def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
