@@ -41,6 +41,12 @@ def default_out_dir(loaded: LoadedWorkload, root: Path = DEFAULT_RUNS_DIR) -> Pa
     return root / f"{slug(loaded.workload.name)}-{loaded.resolved_sha256[:8]}"
 
 
+def runs_dir(name: str, what: str) -> Path:
+    """``runs/<name>-<what>``, the default output directory of a command (train, compare, sweep)
+    on workload ``name``: its runs share the directory, and so their cache."""
+    return DEFAULT_RUNS_DIR / f"{slug(name)}-{what}"
+
+
 def slug(name: str) -> str:
     """A workload name made safe for a directory name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"

@@ -62,3 +62,28 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
         help="override a workload field by dotted path, e.g. --set device.up_down=0.02 (repeatable)",
     )
+
+
+def add_workload_args(parser: argparse.ArgumentParser, seed: bool = True) -> None:
+    """The workload file, its --set overrides and (unless ``seed=False``) --seed; read them back
+    with ``workload_overrides``."""
+    parser.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
+    add_overrides(parser)
+    if seed:
+        parser.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
+
+
+def workload_overrides(args: argparse.Namespace) -> list[str]:
+    """The --set overrides, with --seed N as a last ``seed=N``."""
+    seed = getattr(args, "seed", None)
+    return list(args.overrides) + ([f"seed={seed}"] if seed is not None else [])
+
+
+def help_by_default(parser: argparse.ArgumentParser) -> None:
+    """A command group run without a subcommand prints its help and exits with status 2."""
+
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(handler=show_help)

@@ -16,12 +16,13 @@ from rich.table import Table
 
 from ..errors import ConfigError, UserError
 from ..files import atomic_write_json
+from . import help_by_default
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="measure the speed of the numerics")
     sub = p.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", parser_class=type(p))
-    p.set_defaults(handler=lambda args: _help(p))
+    help_by_default(p)
     q = sub.add_parser(
         "tile",
         help="rank-1 updates/s and forward vectors/s of the 256 x 161 LSTM tile, against the targets",
@@ -76,16 +77,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=cmd_bench_train)
 
 
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+def _check_seconds(seconds: float) -> None:
+    if not 0 < seconds <= 600:
+        raise ConfigError("--seconds", None, f"{seconds} is out of range.", "0 < seconds <= 600")
+
+
+def _write_json(path: str | None, data: object, console: Console) -> None:
+    """--json FILE, when given: the figures as JSON."""
+    if path:
+        atomic_write_json(path, data)
+        console.print(f"wrote json: {path}")
 
 
 def cmd_bench_tile(args: argparse.Namespace) -> int:
     from ..device.benchmark import benchmark_tile
 
-    if not 0 < args.seconds <= 600:
-        raise ConfigError("--seconds", None, f"{args.seconds} is out of range.", "0 < seconds <= 600")
+    _check_seconds(args.seconds)
     if args.blas_threads < 0:
         raise ConfigError("--blas-threads", None, f"{args.blas_threads} is negative.", "0 (leave as is) or more")
     console = Console()
@@ -122,9 +129,7 @@ def cmd_bench_tile(args: argparse.Namespace) -> int:
         if c.detail:
             details = ", ".join(f"{k.replace('_', ' ')} {v:,.2f}" for k, v in c.detail.items())
             console.print(f"  {c.name}: {details}")
-    if args.json:
-        atomic_write_json(args.json, result.to_dict())
-        console.print(f"wrote json: {args.json}")
+    _write_json(args.json, result.to_dict(), console)
     return 0
 
 
@@ -152,9 +157,7 @@ def cmd_bench_modes(args: argparse.Namespace) -> int:
     console.print("bias: RMS over devices of the difference of the mean final weights (dw_min steps); noise floor: "
                   "what replicate noise alone gives; devices differing: |z| > 4.5. Scenarios: "
                   + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items()) + ".")
-    if args.json:
-        atomic_write_json(args.json, [to_dict(r) for r in results])
-        console.print(f"wrote json: {args.json}")
+    _write_json(args.json, [to_dict(r) for r in results], console)
     return 0
 
 
@@ -171,9 +174,7 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
     with console.status(f"benchmarking: {args.points} points, local vs Dask, {args.repeat} time(s) each ..."):
         result = benchmark_overhead(args.points, args.jobs, args.repeat)
     console.print(Markdown(overhead_markdown(result)))
-    if args.json:
-        atomic_write_json(args.json, result.to_dict())
-        console.print(f"wrote json: {args.json}")
+    _write_json(args.json, result.to_dict(), console)
     if args.docs:
         write_overhead_into(Path(args.docs), result)
         console.print(f"wrote the figures into {args.docs}")
@@ -183,8 +184,7 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
 def cmd_bench_train(args: argparse.Namespace) -> int:
     from ..nn.benchmark import REFERENCE_NOTE, benchmark_training
 
-    if not 0 < args.seconds <= 600:
-        raise ConfigError("--seconds", None, f"{args.seconds} is out of range.", "0 < seconds <= 600")
+    _check_seconds(args.seconds)
     console = Console()
     with console.status("benchmarking ...") as status:
         result = benchmark_training(args.seconds, args.seed, {"path": args.data} if args.data else None,
@@ -205,7 +205,5 @@ def cmd_bench_train(args: argparse.Namespace) -> int:
     for c in result.cases:
         shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in c.shares.items())
         console.print(f"  {c.name}: {c.windows} windows timed, last loss {c.final_loss:.3f} nats/char; time: {shares}")
-    if args.json:
-        atomic_write_json(args.json, result.to_dict())
-        console.print(f"wrote json: {args.json}")
+    _write_json(args.json, result.to_dict(), console)
     return 0

@@ -13,7 +13,7 @@ from ..config import resolve
 from ..device.pulse_response import PulseResponse, pulse_response
 from ..errors import ConfigError
 from ..files import atomic_write_bytes, atomic_write_json
-from . import add_overrides
+from . import add_overrides, help_by_default
 
 DEVICE_SECTIONS = ("device", "io", "update")  # what a --set of this command may change
 
@@ -37,12 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--plot", metavar="FILE", help="write the potentiation/depression curve as a PNG")
     add_overrides(q)
     q.set_defaults(handler=cmd_pulse_response)
-    p.set_defaults(handler=lambda args: _help(p))
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+    help_by_default(p)
 
 
 def _count(text: str) -> int:

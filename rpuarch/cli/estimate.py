@@ -13,7 +13,7 @@ from ..arch.estimate import estimate
 from ..config import load_workload
 from ..files import atomic_write_json
 from ..report.units import si
-from . import add_overrides
+from . import add_workload_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Map the workload's network onto the chip's tiles, simulate training windows (SimPy) with the"
         " expected activity of the workload's activity section, and compare with the baselines.",
     )
-    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded quickstart)")
-    add_overrides(p)
+    add_workload_args(p, seed=False)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the estimate as JSON")
     p.add_argument("--trace", type=Path, metavar="FILE", help="write the simulated windows as a Chrome trace (Perfetto)")
     p.add_argument("--train-chars", type=int, metavar="N", help="characters of the training split (default: from the dataset's size)")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import load_workload
-from . import add_overrides
+from . import add_workload_args, workload_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "chip with the activity training measured, print a summary and write DIR/report.json, report.md and "
         "plots. Running again with the same output directory resumes an interrupted run.",
     )
-    _workload_args(p)
+    add_workload_args(p)
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/<name>-<hash8 of the resolved workload>)")
     p.add_argument("--fresh", action="store_true", help="start over: ignore a finished report or checkpoints in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the workload under each variant and show one side-by-side table (best values in bold); "
         "writes DIR/comparison.json and comparison.md, each variant's full report under DIR/points/.",
     )
-    _workload_args(p)
+    add_workload_args(p)
     p.add_argument(
         "--variant", action="append", default=[], metavar="NAME:PATH=VALUE[,PATH=VALUE...]",
         help="a named variant (repeatable); a bare NAME is the workload as it is, e.g. --variant base "
@@ -47,19 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/sweep.json, sweep.csv and sweep.png (each metric against the first swept field). Finished points "
         "are cached by the hash of their resolved workload: re-running computes only the missing ones.",
     )
-    _workload_args(p)
+    add_workload_args(p)
     p.add_argument(
         "--grid", action="append", default=[], metavar="PATH=V1,V2,...",
         help="a swept field and its values (repeatable; the sweep is the cross product), e.g. --grid device.up_down=0,0.01,0.02",
     )
     _study_args(p, "sweep")
     p.set_defaults(handler=cmd_sweep)
-
-
-def _workload_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
-    add_overrides(p)
-    p.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
 
 
 def _study_args(p: argparse.ArgumentParser, what: str) -> None:
@@ -71,15 +65,11 @@ def _study_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _overrides(args: argparse.Namespace) -> list[str]:
-    return list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from ..report.summary import print_run_summary
     from ..run import default_out_dir, read_finished_report, run
 
-    loaded = load_workload(args.workload, _overrides(args))
+    loaded = load_workload(args.workload, workload_overrides(args))
     out_dir = Path(args.out) if args.out else default_out_dir(loaded)
     console = Console()
     console.print(f"[bold]rpuarch run[/] {escape(str(loaded.path))} -> {escape(str(out_dir))}")
@@ -92,15 +82,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..report.summary import print_tables
+    from ..run import runs_dir
     from ..sweep import compare, make_executor, parse_variant, read_variant_file
-    from ..sweep.compare import default_comparison_dir
 
     variants = [parse_variant(v) for v in args.variant]
     if args.variant_file:
         variants += read_variant_file(args.variant_file)
-    overrides = _overrides(args)
+    overrides = workload_overrides(args)
     base = load_workload(args.workload, overrides)
-    out_dir = Path(args.out) if args.out else default_comparison_dir(base)
+    out_dir = Path(args.out) if args.out else runs_dir(base.workload.name, "compare")
     executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document, table = compare(args.workload, overrides, variants, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([table])
@@ -110,13 +100,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..report.summary import print_tables
+    from ..run import runs_dir
     from ..sweep import make_executor, parse_axis, sweep
-    from ..sweep.grid import default_sweep_dir, results_table
+    from ..sweep.grid import results_table
 
     axes = [parse_axis(g) for g in args.grid]
-    overrides = _overrides(args)
+    overrides = workload_overrides(args)
     base = load_workload(args.workload, overrides)
-    out_dir = Path(args.out) if args.out else default_sweep_dir(base)
+    out_dir = Path(args.out) if args.out else runs_dir(base.workload.name, "sweep")
     executor = make_executor(args.executor, args.jobs, args.scheduler, quiet=args.quiet)
     document = sweep(args.workload, overrides, axes, out_dir, executor, args.cache, progress=not args.quiet)
     print_tables([results_table(document)])

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from ..config import load_workload
 from ..errors import UserError
-from . import add_overrides
+from . import add_workload_args, workload_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,9 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/checkpoint.pkl after every epoch and on Ctrl-C (press twice to stop at once). A diverging run "
         "(non-finite loss) stops with exit status 2 and keeps the last good checkpoint.",
     )
-    p.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
-    add_overrides(p)
-    p.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
+    add_workload_args(p)
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/<name>-train)")
     p.add_argument(
         "--resume", metavar="DIR",
@@ -36,22 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train)
 
 
-def default_out_dir(name: str) -> Path:
-    from ..run import slug
-
-    return Path("runs") / f"{slug(name)}-train"
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from ..nn.train import train
     from ..report.summary import print_tables
     from ..report.tables import accuracy_table, network_table
+    from ..run import runs_dir
 
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    loaded = load_workload(args.workload, overrides)
+    loaded = load_workload(args.workload, workload_overrides(args))
     if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
         raise UserError(f"--out {args.out} and --resume {args.resume} differ: a resumed run writes where it was checkpointed.")
-    out_dir = Path(args.resume or args.out or default_out_dir(loaded.workload.name))
+    out_dir = Path(args.resume or args.out or runs_dir(loaded.workload.name, "train"))
     console = Console()
     verb = "resuming" if args.resume else "training"
     console.print(f"[bold]rpuarch train[/] {verb} {escape(str(loaded.path))} -> {escape(str(out_dir))}")

@@ -30,7 +30,6 @@ from ..files import atomic_write_json, atomic_write_text
 from ..report.markdown import render_comparison_markdown
 from ..report.metrics import metrics_of
 from ..report.tables import Table, comparison_table
-from ..run import DEFAULT_RUNS_DIR, slug
 from .cache import ResultCache
 from .executor import Executor
 from .points import PointResult, run_points
@@ -89,10 +88,6 @@ def load_variants(workload: str | Path | None, overrides: list[str], variants: l
         if names.count(name) > 1:
             raise ConfigError("--variant", name, "two variants have this name.")
     return [(v.name, load_workload(workload, overrides + list(v.overrides))) for v in variants]
-
-
-def default_comparison_dir(base: LoadedWorkload, root: Path = DEFAULT_RUNS_DIR) -> Path:
-    return root / f"{slug(base.workload.name)}-compare"
 
 
 def compare(

@@ -21,7 +21,6 @@ from rich.console import Console
 from ..config import LoadedWorkload, load_workload
 from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
-from ..run import DEFAULT_RUNS_DIR, slug
 from ..report.metrics import Metric, best_indices, metrics_of
 from ..report.tables import Table
 from .cache import ResultCache
@@ -89,11 +88,6 @@ def load_points(workload: str | Path | None, overrides: list[str], axes: list[Ax
         label = ", ".join(f"{p}={v}" for p, v in values.items())
         points.append((label, load_workload(workload, overrides + [f"{p}={v}" for p, v in values.items()])))
     return points
-
-
-def default_sweep_dir(base: LoadedWorkload, root: Path = DEFAULT_RUNS_DIR) -> Path:
-    """``runs/<name>-sweep``: sweeps of one workload share a directory, and so their cache."""
-    return root / f"{slug(base.workload.name)}-sweep"
 
 
 def sweep(
