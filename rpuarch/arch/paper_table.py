@@ -129,7 +129,7 @@ def _sentence(r: dict, full: dict) -> str:
         else "per-sample SGD runs forward, backward and update of one sample through the layers before the next"
     )
     against_fastest = (
-        f"the CPU is also the fastest baseline here (kernel launches dominate the small per-step GPU kernels)"
+        "the CPU is also the fastest baseline here (kernel launches dominate the small per-step GPU kernels)"
         if fastest is cpu else f"{_x(fastest['acceleration_factor'])} against the {fastest['name']}, the fastest baseline"
     )
     return (

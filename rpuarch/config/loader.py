@@ -244,7 +244,7 @@ def _resolve_baseline(item: Any, index: int, source: str, origins: dict[str, str
         return item  # pydantic reports the wrong type
     if item.get("preset") is None:
         return item
-    preset = load_preset("baseline", str(item["preset"]), origins.get(f"baselines", source))
+    preset = load_preset("baseline", str(item["preset"]), origins.get("baselines", source))
     body = merge(preset.sections.get("baseline", {}), {k: v for k, v in item.items() if k != "preset"}, source, {})
     body["preset"] = preset.name
     sources.update({f"baselines.{preset.name}.{k}": v for k, v in preset.sources.items()})

@@ -96,7 +96,8 @@ def cache_dir() -> Path:
     return Path(base) / "rpuarch"
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -110,7 +111,7 @@ def fetch_remote(name: str, directory: Path | None = None, url: str | None = Non
     directory = directory or cache_dir()
     target = directory / corpus.filename
     if target.is_file():
-        if _sha256(target) == corpus.sha256:
+        if sha256_of(target) == corpus.sha256:
             return target
         raise UserError(
             f"dataset.name: the cached {name} corpus {target} does not match its sha256 "
@@ -122,7 +123,7 @@ def fetch_remote(name: str, directory: Path | None = None, url: str | None = Non
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
             shutil.copyfileobj(response, out)
-        got = _sha256(Path(tmp))
+        got = sha256_of(Path(tmp))
         if got != corpus.sha256:
             raise UserError(
                 f"dataset.name: the {name} corpus downloaded from {url} has sha256 {got[:12]}..., not the "

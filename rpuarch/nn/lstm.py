@@ -17,7 +17,6 @@ overhead, not arithmetic, so float32 would buy nothing and cost conversions).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 

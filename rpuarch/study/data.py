@@ -3,7 +3,6 @@ report names the file used with its sha256."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,10 @@ def dataset_overrides(prefix: str, path: Path) -> list[str]:
     return [f"{prefix}.name=null", f"{prefix}.path={path}"]
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def provenance(dataset: DatasetConfig) -> dict[str, Any]:
     """The files a dataset section reads, their sizes and sha256, and whether they are the
     published copy of a named corpus."""
-    from ..nn.corpus import REMOTE_CORPORA, corpus_files
+    from ..nn.corpus import REMOTE_CORPORA, corpus_files, sha256_of
 
     source, files = corpus_files(dataset)
     known = {c.sha256: name for name, c in REMOTE_CORPORA.items()}

@@ -9,23 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from synthetic import synthetic_text
 
 from rpuarch.cli import main
 from rpuarch.errors import UserError
 from rpuarch.study import run_study
-
-WORDS = "the array stores a weight as conductance pulses update rows and columns in one analog step".split()
-
-
-def synthetic_text(chars: int = 6000, seed: int = 0) -> str:
-    rng = np.random.default_rng(seed)
-    out, length = [], 0
-    while length < chars:
-        sentence = " ".join(rng.choice(WORDS, size=rng.integers(4, 10))) + ".\n"
-        out.append(sentence.capitalize())
-        length += len(sentence)
-    return "".join(out)[:chars]
-
 
 TINY_WORKLOAD = {
     "name": "tiny",
