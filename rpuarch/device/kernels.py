@@ -107,6 +107,29 @@ def _trains(v, scale, bl, words, rs, masks, lines, negative):
 
 
 @njit(cache=True)
+def _pair_trains(xk, dk, lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats):
+    """The pulse trains of one rank-1 pair (x_k, d_k) after update and BL management, counted in
+    ``stats``: returns (bl, pulsing x lines, pulsing d lines, random state)."""
+    x_amax = 0.0
+    for j in range(xk.shape[0]):
+        x_amax = max(x_amax, abs(xk[j]))
+    d_amax = 0.0
+    for i in range(dk.shape[0]):
+        d_amax = max(d_amax, abs(dk[i]))
+    bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
+    stats[0] += 1
+    stats[1] += bl
+    if bl == 0:
+        return 0, 0, 0, rs
+    words = (bl + 63) // 64
+    n_x, pulses_x, rs = _trains(xk, b, bl, words, rs, mx, ax, xneg)
+    n_d, pulses_d, rs = _trains(dk, a, bl, words, rs, md, ad, dneg)
+    stats[2] += pulses_x
+    stats[3] += pulses_d
+    return bl, n_x, n_d, rs
+
+
+@njit(cache=True)
 def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, blm, max_bl, state, stats):
     """Exact mode: the rank-1 updates of (x, d) applied to ``weights`` one after another."""
     n_in = x.shape[1]
@@ -123,24 +146,10 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
     noise = np.zeros(n_in)
     rs = load(state)
     for k in range(x.shape[0]):
-        xk = x[k]
-        dk = d[k]
-        x_amax = 0.0
-        for j in range(n_in):
-            x_amax = max(x_amax, abs(xk[j]))
-        d_amax = 0.0
-        for i in range(n_out):
-            d_amax = max(d_amax, abs(dk[i]))
-        bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
-        stats[0] += 1
-        stats[1] += bl
+        bl, nx, nd, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
         if bl == 0:
             continue
         words = (bl + 63) // 64
-        nx, px, rs = _trains(xk, b, bl, words, rs, mx, ax, xneg)
-        nd, pd, rs = _trains(dk, a, bl, words, rs, md, ad, dneg)
-        stats[2] += px
-        stats[3] += pd
         total = 0
         single_slot = bl == 1  # then every pair of pulsing lines coincides, exactly once
         if single_slot:
@@ -261,24 +270,10 @@ def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_word
     slot = 0
     rs = load(state)
     for k in range(x.shape[0]):
-        xk = x[k]
-        dk = d[k]
-        x_amax = 0.0
-        for j in range(n_in):
-            x_amax = max(x_amax, abs(xk[j]))
-        d_amax = 0.0
-        for i in range(n_out):
-            d_amax = max(d_amax, abs(dk[i]))
-        bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
-        stats[0] += 1
-        stats[1] += bl
+        bl, n_x, n_d, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
         if bl == 0:
             continue
         words = (bl + 63) // 64
-        n_x, pulses_x, rs = _trains(xk, b, bl, words, rs, mx, ax, xneg)
-        n_d, pulses_d, rs = _trains(dk, a, bl, words, rs, md, ad, dneg)
-        stats[2] += pulses_x
-        stats[3] += pulses_d
         if slot + bl > chunk_words * 64:  # the chunk is full: count it, start the next
             stats[4] += _count_strings(px, nx, pd, nd, (slot + 63) // 64, total, up)
             px[:] = 0
