@@ -46,7 +46,7 @@ def finite_numbers(tree, path=""):
         yield path, tree
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(changes=settings_strategy)
 def test_run_succeeds_with_finite_numbers_or_refuses_clearly(tmp_path_factory, changes):
     directory = tmp_path_factory.mktemp("prop")
