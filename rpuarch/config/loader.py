@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ from ..errors import ConfigError
 from .workload import Workload
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# models/ and workloads/: those of the source tree (a clone, an editable install), else those a
+# regular install put under <prefix>/share/rpuarch.
+DATA_ROOT = REPO_ROOT if (REPO_ROOT / "models").is_dir() else Path(sys.prefix) / "share" / "rpuarch"
 PRESET_KINDS = {"device": "devices", "tile": "tiles", "chip": "chips", "baseline": "baselines"}
 # What a preset of each kind may define.
 PRESET_SECTIONS = {
@@ -38,18 +42,18 @@ EXCLUSIVE_PAIRS = (("inp_res", "inp_bits"), ("out_res", "out_bits"))
 
 
 def models_dir() -> Path:
-    """The presets folder: $RPUARCH_MODELS, else models/ of the source tree rpuarch runs from."""
-    folder = Path(os.environ.get("RPUARCH_MODELS", REPO_ROOT / "models"))
+    """The presets folder: $RPUARCH_MODELS, else models/ of the source tree or of the install."""
+    folder = Path(os.environ.get("RPUARCH_MODELS", DATA_ROOT / "models"))
     if not folder.is_dir():
         raise ConfigError(
             str(folder), None, "the presets folder does not exist.",
-            "install rpuarch from a clone with `pip install -e .`, or point RPUARCH_MODELS at a models/ folder",
+            "reinstall rpuarch (pip install -e . in a clone), or point RPUARCH_MODELS at a models/ folder",
         )
     return folder
 
 
 def default_workload_path() -> Path:
-    return REPO_ROOT / "workloads" / "quickstart.yaml"
+    return DATA_ROOT / "workloads" / "quickstart.yaml"
 
 
 # ----------------------------------------------------------------------------- YAML
