@@ -102,12 +102,19 @@ def preflight(loaded: LoadedWorkload) -> None:
         build_hardware(w.tile, w.chip, w.io, w.update, "workload")
 
 
-def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train (checkpoints in ``work_dir``), estimate with the measured activity, assemble the report."""
+def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = False, progress: bool = True,
+                   twin_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train (checkpoints in ``work_dir``), estimate with the measured activity, assemble the report.
+
+    ``twin_dir``: a twin cache (rpuarch.nn.twin_cache) shared by the points of a sweep or study: the
+    floating-point twin is taken from it when an earlier point trained the same twin (then the
+    measured-host baseline uses that twin's measured speed), else trained and stored there.
+    """
     from .arch.estimate import estimate
     from .nn.train import train
 
     from .nn import checkpoint
+    from .nn.twin_cache import TwinCache
 
     work_dir = Path(work_dir)
     preflight(loaded)
@@ -116,7 +123,8 @@ def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = 
     started = time.time()
     with _attributed(loaded):
         try:
-            trained = train(loaded, out_dir=work_dir, resume=resume, progress=progress)
+            twins = TwinCache(twin_dir) if twin_dir is not None else None
+            trained = train(loaded, out_dir=work_dir, resume=resume, progress=progress, twins=twins)
         except UserError as exc:
             if resume:
                 exc.args = (f"{exc} (This run resumed from the checkpoint in {work_dir}; --fresh starts over.)",)

@@ -39,6 +39,7 @@ from ..blas import blas_threads
 from .corpus import read_corpus
 from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
 from .model import CharLSTM, State, init_scale
+from .twin_cache import TwinCache, twin_fields, twin_key
 
 SCHEMA = "rpuarch.train/1"
 NETWORKS = ("rpu", "fp")
@@ -118,6 +119,7 @@ class NetworkRun:
     train_chars: int = 0
     eval_seconds: float = 0.0
     eval_activity: dict[str, dict[str, int]] = field(default_factory=dict)
+    reused_from: str | None = None  # twin cache key when the twin's numbers were taken, not trained
 
 
 @dataclass
@@ -284,11 +286,14 @@ def load_data(workload: Workload) -> CharData:
     return split_corpus(read_corpus(workload.dataset), workload.dataset)
 
 
-def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = False, progress: bool = True) -> dict:
+def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = False, progress: bool = True,
+          twins: TwinCache | None = None) -> dict:
     """Train the RPU network and its floating-point twin; return (and write) the train.json content.
 
     ``out_dir``: where train.json and checkpoint.pkl go (None: nothing is written, no checkpoints).
     ``resume``: continue from ``out_dir``'s checkpoint (same workload; epochs and lr may change).
+    ``twins``: take the twin from this cache when it holds it (rpuarch.nn.twin_cache), else train it
+    and store it there (not after a resume: epochs or lr may have changed on the way).
     Raises UserError for bad input, TrainingDiverged (a UserError, with ``.info``) on a non-finite
     loss, KeyboardInterrupt after checkpointing on Ctrl-C.
     """
@@ -308,6 +313,11 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     else:
         models = build_networks(workload, data.vocab.size)
         run_state = RunState({label: NetworkRun(label, models[label]) for label in NETWORKS})
+    key = twin_key(workload, data.digest) if twins is not None else None
+    if twins is not None and run_state.runs["fp"].epochs_done < cfg.epochs:
+        stored = twins.get(key)
+        if stored is not None:
+            _reuse_twin(run_state.runs["fp"], stored, key)
 
     clock = [time.perf_counter()]
 
@@ -333,15 +343,29 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
             if interrupt.requested:
                 raise KeyboardInterrupt
 
+    fp = run_state.runs["fp"]
+    if twins is not None and fp.reused_from is None and run_state.resumed == 0:
+        twins.put(key, twin_fields(workload, data.digest), _accuracy(fp), _timing(fp))
     result = build_result(loaded, data, run_state, windows, batches)
     if out_dir is not None:
         atomic_write_json(out_dir / "train.json", result)
     return result
 
 
+def _reuse_twin(run: NetworkRun, stored: dict, key: str) -> None:
+    """Make ``run`` (the twin) the stored twin, trained to the end: the loop skips it."""
+    run.curve = [dict(entry) for entry in stored["accuracy"]["curve"]]
+    run.epochs_done = len(run.curve)
+    run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
+    timing = stored["timing"]
+    run.train_seconds, run.eval_seconds, run.train_chars = timing["train_s"], timing["eval_s"], timing["train_chars"]
+    run.reused_from = key
+
+
 # ---------------------------------------------------------------------------- train.json
 def _accuracy(run: NetworkRun) -> dict:
     last = run.curve[-1]
+    reused = {"reused_from": run.reused_from} if run.reused_from else {}
     return {
         "train_loss": last["train_loss"],
         "valid_loss": last["valid_loss"],
@@ -350,6 +374,18 @@ def _accuracy(run: NetworkRun) -> dict:
         "valid_bpc": last["valid_bpc"],
         "test_bpc": last["test_bpc"],
         "curve": list(run.curve),
+        **reused,
+    }
+
+
+def _timing(run: NetworkRun) -> dict:
+    """Training and evaluation time of one network (of the run that trained it, when reused)."""
+    return {
+        "train_s": run.train_seconds,
+        "eval_s": run.eval_seconds,
+        "train_chars": run.train_chars,
+        "chars_per_s": run.train_chars / run.train_seconds if run.train_seconds > 0 else None,
+        **({"reused_from": run.reused_from} if run.reused_from else {}),
     }
 
 
@@ -410,15 +446,7 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
         "activity": _activity(runs["rpu"]),
         "timing": {
             "wall_s": run_state.wall_seconds,
-            **{
-                label: {
-                    "train_s": r.train_seconds,
-                    "eval_s": r.eval_seconds,
-                    "train_chars": r.train_chars,
-                    "chars_per_s": r.train_chars / r.train_seconds if r.train_seconds > 0 else None,
-                }
-                for label, r in runs.items()
-            },
+            **{label: _timing(r) for label, r in runs.items()},
         },
         "resumed": run_state.resumed,
         "diverged": None,

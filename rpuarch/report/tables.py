@@ -149,6 +149,10 @@ def baselines_table(report: dict[str, Any]) -> Table:
         f"RPU chip: {si(hw.get('epoch_time_s'), 's')} per epoch. Acceleration factor = baseline epoch time / RPU "
         "epoch time; energy ratio = baseline energy / RPU energy (above 1: the RPU chip is better)."
     )
+    reused = report.get("timing", {}).get("fp", {}).get("reused_from")
+    if reused and any(b.get("kind") == "measured-host" for b in report.get("baselines") or []):
+        table.note += (f" The measured-host speed is that of the floating-point twin reused from an earlier point"
+                       f" (twin cache fp/{reused}.json), measured when that point trained it.")
     return table
 
 
@@ -161,7 +165,15 @@ def timing_table(report: dict[str, Any]) -> Table:
     table.rows.append(["training time", *(si(side.get("train_s"), "s") for side in sides)])
     table.rows.append(["evaluation time", *(si(side.get("eval_s"), "s") for side in sides)])
     wall = report.get("run", {}).get("wall_s")
-    table.note = f"Whole run (training, evaluation, estimate): {si(wall, 's')}." if isinstance(wall, (int, float)) else None
+    notes = [f"Whole run (training, evaluation, estimate): {si(wall, 's')}."] if isinstance(wall, (int, float)) else []
+    reused = timing.get("fp", {}).get("reused_from")
+    if reused:
+        notes.append(
+            f"The floating-point twin was not trained in this run: an earlier point of the sweep trained the same twin"
+            f" (twin cache fp/{reused}.json); its losses and these times are that run's, and so is the speed of the"
+            " measured-host baseline."
+        )
+    table.note = " ".join(notes) or None
     return table
 
 

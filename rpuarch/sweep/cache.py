@@ -4,7 +4,8 @@ Each point owns a directory ``<root>/<hash16>/``: its training checkpoints while
 run report (``report.json`` written last, so its presence means finished, and ``report.md``). The
 layout of ``rpuarch run``'s output directory, so a cached point is an ordinary run a user can open;
 its per-run plots are left out by default (the study's plots summarise the points, and plotting
-every point would cost the client more than a short point's training).
+every point would cost the client more than a short point's training). ``<root>/fp/`` holds the
+floating-point twins the points share.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..nn.twin_cache import DIRNAME as TWIN_DIRNAME
 from ..run import read_finished_report, write_report
 
 
 class ResultCache:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+
+    @property
+    def twin_dir(self) -> Path:
+        """Trained floating-point twins shared by the points (rpuarch.nn.twin_cache)."""
+        return self.root / TWIN_DIRNAME
 
     def dir_for(self, key: str) -> Path:
         return self.root / key[:16]

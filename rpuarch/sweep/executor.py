@@ -33,9 +33,10 @@ class PointTask:
     path: str | None
     origins: dict[str, str]
     work_dir: str | None = None  # where checkpoints may live (resumable); None: a temporary directory
+    twin_dir: str | None = None  # trained floating-point twins shared by the points; None: train it
 
     @classmethod
-    def of(cls, loaded: LoadedWorkload, label: str, work_dir: Path | None = None) -> PointTask:
+    def of(cls, loaded: LoadedWorkload, label: str, work_dir: Path | None = None, twin_dir: Path | None = None) -> PointTask:
         return cls(
             key=loaded.resolved_sha256,
             label=label,
@@ -44,6 +45,7 @@ class PointTask:
             path=str(loaded.path) if loaded.path else None,
             origins=dict(loaded.origins),
             work_dir=str(work_dir) if work_dir else None,
+            twin_dir=str(twin_dir) if twin_dir else None,
         )
 
     def loaded(self) -> LoadedWorkload:
@@ -80,10 +82,10 @@ def run_point(task: PointTask) -> PointOutcome:
     try:
         loaded = task.loaded()
         if task.work_dir is not None:
-            report = compute_report(loaded, task.work_dir, resume=True, progress=False)
+            report = compute_report(loaded, task.work_dir, resume=True, progress=False, twin_dir=task.twin_dir)
         else:
             with tempfile.TemporaryDirectory(prefix="rpuarch-point-") as work_dir:
-                report = compute_report(loaded, work_dir, resume=False, progress=False)
+                report = compute_report(loaded, work_dir, resume=False, progress=False, twin_dir=task.twin_dir)
         return PointOutcome(task.key, task.label, report=report)
     except UserError as exc:
         return PointOutcome(task.key, task.label, error=str(exc))
@@ -95,7 +97,9 @@ class Executor(Protocol):
     """Runs points and yields their outcomes as they finish (in any order).
 
     ``shares_filesystem``: workers see the client's files, so a point's checkpoints can live in
-    its cache directory and an interrupted point resumes; otherwise workers use temporary space.
+    its cache directory and an interrupted point resumes, and a point reuses the floating-point twin
+    an earlier point trained (``<cache>/fp``); otherwise workers use temporary space and train
+    every twin.
     """
 
     name: str

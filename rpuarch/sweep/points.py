@@ -65,8 +65,10 @@ def run_points(
         if report is not None:
             results[key] = PointResult(label, loaded, "cached", cache.dir_for(key), report)
         else:
-            work_dir = cache.dir_for(key) if executor.shares_filesystem else None
-            tasks[key] = PointTask.of(loaded, label, work_dir)
+            if executor.shares_filesystem:
+                tasks[key] = PointTask.of(loaded, label, cache.dir_for(key), cache.twin_dir)
+            else:
+                tasks[key] = PointTask.of(loaded, label)
     by_key = {loaded.resolved_sha256: loaded for _, loaded in points}
 
     console = console or Console(stderr=True)
