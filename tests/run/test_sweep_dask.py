@@ -169,10 +169,11 @@ def test_a_worker_killed_mid_point_costs_that_point_one_retry_a_second_death_fai
 
 @pytest.mark.slow
 def test_ctrl_c_cancels_cleanly_and_keeps_finished_points(tmp_path, cluster):
-    path = write_workload(tmp_path / "w")
+    # Points of a few seconds each (a warm tiny point takes a fraction of one), six of them on two
+    # workers: after the first report lands, two more rounds of points are left, so the Ctrl-C
+    # below arrives mid-sweep even when the client is slow to notice it on a loaded machine.
+    path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
     out = tmp_path / "sweep"
-    # Six points on two workers: after the first report lands, at least two more rounds of points
-    # are left, so the Ctrl-C below arrives mid-sweep even on a loaded machine.
     seeds = "seed=1,2,3,4,5,6"
     args = ["sweep", str(path), "--grid", seeds, "--out", str(out), "--executor", "dask", "--jobs", "2"]
     # A terminal's Ctrl-C: SIGINT to the whole process group, the embedded cluster's workers included.
