@@ -107,6 +107,14 @@ def _trains(v, scale, bl, words, rs, masks, lines, negative):
 
 
 @njit(cache=True)
+def _line_buffers(n, max_bl):
+    """Scratch space of ``_trains`` for n lines: pulse masks of up to max_bl slots, the indices of
+    the pulsing lines, and their signs."""
+    max_words = (max_bl + 63) // 64
+    return np.zeros(n * max_words, dtype=np.uint64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_)
+
+
+@njit(cache=True)
 def _pair_trains(xk, dk, lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats):
     """The pulse trains of one rank-1 pair (x_k, d_k) after update and BL management, counted in
     ``stats``: returns (bl, pulsing x lines, pulsing d lines, random state)."""
@@ -134,13 +142,8 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
     """Exact mode: the rank-1 updates of (x, d) applied to ``weights`` one after another."""
     n_in = x.shape[1]
     n_out = d.shape[1]
-    max_words = (max_bl + 63) // 64
-    mx = np.zeros(n_in * max_words, dtype=np.uint64)
-    md = np.zeros(n_out * max_words, dtype=np.uint64)
-    ax = np.empty(n_in, dtype=np.int64)
-    ad = np.empty(n_out, dtype=np.int64)
-    xneg = np.empty(n_in, dtype=np.bool_)
-    dneg = np.empty(n_out, dtype=np.bool_)
+    mx, ax, xneg = _line_buffers(n_in, max_bl)
+    md, ad, dneg = _line_buffers(n_out, max_bl)
     hit_c = np.empty(n_in, dtype=np.int64)
     hit_jj = np.empty(n_in, dtype=np.int64)
     noise = np.zeros(n_in)
@@ -256,13 +259,8 @@ def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_word
     / 64, whatever the pulse density. Adds to total[i, j] and up[i, j]."""
     n_in = x.shape[1]
     n_out = d.shape[1]
-    max_words = (max_bl + 63) // 64
-    mx = np.zeros(n_in * max_words, dtype=np.uint64)
-    md = np.zeros(n_out * max_words, dtype=np.uint64)
-    ax = np.empty(n_in, dtype=np.int64)
-    ad = np.empty(n_out, dtype=np.int64)
-    xneg = np.empty(n_in, dtype=np.bool_)
-    dneg = np.empty(n_out, dtype=np.bool_)
+    mx, ax, xneg = _line_buffers(n_in, max_bl)
+    md, ad, dneg = _line_buffers(n_out, max_bl)
     px = np.zeros((n_in, chunk_words), dtype=np.uint64)
     nx = np.zeros((n_in, chunk_words), dtype=np.uint64)
     pd = np.zeros((n_out, chunk_words), dtype=np.uint64)
