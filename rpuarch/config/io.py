@@ -7,8 +7,10 @@ workload, then ``--set``) the one given last wins.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import numpy as np
 from pydantic import model_validator
 
 from .base import Section, field
@@ -64,9 +66,15 @@ class IOConfig(Section):
     )
     max_bm_factor: float = field(
         1000.0,
-        "Bound management stops once the input has been scaled down by this factor"
-        " (at most ceil(log2(factor)) repeats).",
+        "Bound management stops after the pass whose input reduction f (1, 2, 4, ...) exceeds this"
+        " factor (aihwkit's max_bm_factor: 1000 allows up to f = 1024, 10 repeats).",
         ge=1,
+    )
+    max_bm_res: float = field(
+        0.25,
+        "Bound management also stops after the pass whose f exceeds max_bm_res / DAC step"
+        " (aihwkit's max_bm_res: f <= 16 at 7 bits, 4 at 5 bits; no limit without quantisation).",
+        ge=0,
     )
 
     @model_validator(mode="after")
@@ -79,22 +87,27 @@ class IOConfig(Section):
         return self
 
     @property
-    def max_bm_repeats(self) -> int:
-        import math
+    def dac_step(self) -> np.float32:
+        """The DAC step inp_res * 2 * inp_bound in float32, as aihwkit computes it (0: none)."""
+        return np.float32(np.float32(self.inp_res) * np.float32(2.0 * self.inp_bound))
 
-        return int(math.ceil(math.log2(self.max_bm_factor))) if self.max_bm_factor > 1 else 0
+    @property
+    def max_bm_repeats(self) -> int:
+        """Extra passes bound management may make: aihwkit stops after the pass whose reduction
+        f = 2**k exceeds max_bm_factor or (with a quantised DAC) max_bm_res / DAC step, compared
+        in float32."""
+        limit = np.float32(self.max_bm_factor)
+        if self.dac_step > 0:
+            limit = min(limit, np.float32(self.max_bm_res) / self.dac_step)
+        return math.floor(math.log2(limit)) + 1 if limit >= 1 else 0
 
     @property
     def effective_inp_bits(self) -> float:
         """Bits implied by inp_res (for the cost model); inf when unquantised."""
-        import math
-
         return math.log2(1 / self.inp_res + 2) if self.inp_res > 0 else math.inf
 
     @property
     def effective_out_bits(self) -> float:
-        import math
-
         return math.log2(1 / self.out_res + 2) if self.out_res > 0 else math.inf
 
 

@@ -1,23 +1,23 @@
 """The periphery of one analog matrix-vector product: DAC, analog array, ADC and their management.
 
-For each input vector x (a row of the batch) and the IOConfig of the direction:
+As aihwkit 1.2 (``ForwardBackwardPassIOManaged``, ``rpu_forward_backward_pass.cpp``), for each input
+vector x (a row of the batch) and the IOConfig of the direction, in passes f = 1, 2, 4, ...:
 
-1. noise management (``abs_max``): alpha = max_j |x_j|; the array sees x * s with
-   s = inp_bound / alpha, so the largest input uses the full DAC range (zero vectors give 0).
-2. DAC: quantise to steps of ``inp_res * 2 * inp_bound`` (to nearest, or stochastically with
-   ``inp_sto_round``), clip to [-inp_bound, inp_bound], add N(0, inp_noise * inp_bound).
-   ``inp_res = 1/(2**b - 2)`` thus gives 2**b - 1 levels (aihwkit's convention).
-3. analog product y = W x_q, plus weight noise (output referred: w_noise * ||x_q||_2 * N(0,1),
-   which is exactly the distribution of an independent N(0, w_noise) on every weight of the read)
+1. input scale: s = (inp_bound / max_j |x_j|) / f with noise management ``abs_max`` (an all-zero
+   x gives exactly 0), s = 1 / f without it; computed in float32 as aihwkit does.
+2. DAC (float32, as aihwkit): v = x s, quantised to the step ``inp_res * 2 * inp_bound`` by
+   rint(v / step) (to nearest, ties to even; or with ``inp_sto_round`` stochastically: up with
+   the probability of the remainder), clipped to [-inp_bound, inp_bound], plus N(0, inp_noise
+   inp_bound). ``inp_res = 1/(2**b - 2)`` thus gives 2**b - 1 levels (aihwkit's convention).
+3. analog product y = W x_q (float64), plus weight noise (output referred: w_noise * ||x_q||_2 *
+   N(0,1), exactly the distribution of an independent N(0, w_noise) on every weight of the read)
    and output noise N(0, out_noise).
-4. ADC: an output beyond +-out_bound saturates the integrator; quantise to steps of
-   ``out_res * 2 * out_bound`` and clip to [-out_bound, out_bound].
-5. bound management (``iterative``, forward only): while any output of a vector saturated and
-   fewer than ``max_bm_repeats`` repeats were made, halve s and repeat the analog pass for that
-   vector (each repeat is one more analog cycle and counted).
+4. ADC: quantise to the step ``out_res * 2 * out_bound`` (rint, ties to even); an output whose
+   quantised value lies beyond +-out_bound saturated; clip to [-out_bound, out_bound].
+5. bound management (``iterative``, forward only): when an output of the vector saturated, the
+   next pass doubles f, unless f already exceeds ``max_bm_factor`` or ``max_bm_res`` / DAC step
+   (aihwkit's stop rule: ``IOConfig.max_bm_repeats`` extra passes at most, each counted).
 6. the digital result is y_q / s, in units of W x.
-
-dtype: float64 in and out (the products are small; precision is not where the time goes).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import IOConfig
+
+F32 = np.float32
 
 
 @dataclass
@@ -39,21 +41,28 @@ class PassStats:
     saturated: int = 0  # outputs still at the bound after bound management
 
 
-def quantise(values: np.ndarray, step: float, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Round to a multiple of ``step``: to nearest, or (given ``rng``) stochastically, up with
-    the probability of the remainder so that the mean is preserved. ``step <= 0``: unchanged."""
-    if step <= 0:
-        return values.copy()
-    scaled = values * (1.0 / step)  # as the numba kernel computes it, to the last bit
-    if rng is not None:
-        return np.floor(scaled + rng.random(values.shape)) * step
-    return np.floor(scaled + 0.5) * step  # ties round up
+def noise_scale(x: np.ndarray, io: IOConfig) -> np.ndarray:
+    """Per row of x, the float32 input scale of the first pass: inp_bound / max|x| with noise
+    management (0 for an all-zero row), else 1."""
+    if io.noise_management != "abs_max":
+        return np.ones(x.shape[0], dtype=F32)
+    alpha = np.max(np.abs(x.astype(F32)), axis=1)
+    return np.divide(F32(io.inp_bound), alpha, out=np.zeros_like(alpha), where=alpha > 0)
 
 
-def dac(x: np.ndarray, io: IOConfig, rng: np.random.Generator) -> np.ndarray:
-    """Digital-to-analog conversion of already scaled inputs (steps 2 of the module doc)."""
-    xq = quantise(x, io.inp_res * 2.0 * io.inp_bound, rng if io.inp_sto_round else None)
-    np.clip(xq, -io.inp_bound, io.inp_bound, out=xq)
+def dac(x: np.ndarray, scale: np.ndarray, io: IOConfig, rng: np.random.Generator) -> np.ndarray:
+    """Digital-to-analog conversion of the rows of x times their float32 ``scale`` (step 2 of
+    the module doc); float64 out."""
+    value = x.astype(F32) * scale[:, None]
+    step = io.dac_step
+    if step > 0:
+        ratio = value / step
+        if io.inp_sto_round:
+            value = F32(np.floor(ratio + rng.random(value.shape))) * step
+        else:
+            value = np.rint(ratio) * step
+    bound = F32(io.inp_bound)
+    xq = np.clip(value, -bound, bound).astype(np.float64)
     if io.inp_noise > 0:
         xq += io.inp_noise * io.inp_bound * rng.standard_normal(xq.shape)
     return xq
@@ -61,8 +70,9 @@ def dac(x: np.ndarray, io: IOConfig, rng: np.random.Generator) -> np.ndarray:
 
 def adc(y: np.ndarray, io: IOConfig) -> tuple[np.ndarray, np.ndarray]:
     """Analog-to-digital conversion: (quantised and clipped outputs, saturated mask)."""
-    saturated = np.abs(y) > io.out_bound
-    yq = quantise(y, io.out_res * 2.0 * io.out_bound)
+    step = io.out_res * 2.0 * io.out_bound
+    yq = np.rint(y / step) * step if step > 0 else y.copy()
+    saturated = np.abs(yq) > io.out_bound
     np.clip(yq, -io.out_bound, io.out_bound, out=yq)
     return yq, saturated
 
@@ -91,22 +101,20 @@ def matvec(
     if io.is_perfect:
         return x @ weights.T, PassStats(batch, 0, batch * out_size, 0)
 
-    if io.noise_management == "abs_max":
-        alpha = np.max(np.abs(x), axis=1)
-        scale = np.divide(io.inp_bound, alpha, out=np.zeros_like(alpha), where=alpha > 0)
-    else:
-        scale = np.ones(batch)
-    xq = dac(x * scale[:, None], io, rng)
-    yq, saturated = adc(analog_product(weights, xq, io, rng), io)
+    first = noise_scale(x, io)
+    scale = first.copy()
+    yq, saturated = adc(analog_product(weights, dac(x, scale, io, rng), io, rng), io)
     stats = PassStats(batch, 0, batch * out_size, 0)
 
     managing = bound_management and io.bound_management == "iterative"
     repeats_left = io.max_bm_repeats if managing else 0
+    reduction = F32(1.0)
     redo = np.flatnonzero(saturated.any(axis=1) & (scale > 0)) if managing else np.empty(0, int)
     while redo.size and repeats_left > 0:
         repeats_left -= 1
-        scale[redo] *= 0.5
-        xq = dac(x[redo] * scale[redo, None], io, rng)
+        reduction *= F32(2.0)  # every vector still saturated has had the same number of passes
+        scale[redo] = first[redo] / reduction
+        xq = dac(x[redo], scale[redo], io, rng)
         yq[redo], saturated[redo] = adc(analog_product(weights, xq, io, rng), io)
         stats.repeats += redo.size
         stats.outputs += redo.size * out_size
@@ -114,5 +122,6 @@ def matvec(
     stats.saturated = int(np.count_nonzero(saturated))
 
     # Undo the input scaling; an all-zero input vector gives exactly zero (nothing was driven).
-    inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+    scale64 = scale.astype(np.float64)
+    inv = np.divide(1.0, scale64, out=np.zeros_like(scale64), where=scale64 > 0)
     return yq * inv[:, None], stats

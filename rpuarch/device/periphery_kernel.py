@@ -20,35 +20,37 @@ from .periphery import PassStats
 
 @njit(cache=True)
 def _input_scale(x, inp_bound, abs_max):
-    """Noise management: inp_bound / max|x| (0 for an all-zero x), or 1 without it."""
+    """Noise management: float32 inp_bound / max|x| (0 for an all-zero x), or 1 without it."""
     if not abs_max:
-        return 1.0
-    alpha = 0.0
+        return np.float32(1.0)
+    alpha = np.float32(0.0)
     for j in range(x.size):
-        alpha = max(alpha, abs(x[j]))
-    return inp_bound / alpha if alpha > 0.0 else 0.0
+        alpha = max(alpha, abs(np.float32(x[j])))
+    return np.float32(inp_bound) / alpha if alpha > 0.0 else np.float32(0.0)
 
 
 @njit(cache=True)
 def _dac(x, scale, bound, step, stochastic, noise, rs, out):
-    """out = DAC(x * scale): quantise (nearest / stochastic), clip, add input noise; returns the
-    random state ``rs`` after the draws.
+    """out = DAC(x * scale) in float32 as aihwkit: rint(x s / step) * step (or stochastic
+    rounding), clipped, then input noise; returns the random state ``rs`` after the draws.
 
     The random draws, when there are any, come first (a scalar loop; the ziggurat branches); the
     arithmetic is then one branch-free loop that the compiler turns into SIMD instructions."""
     n = x.size
-    inverse = 1.0 / step if step > 0.0 else 0.0
+    bound = np.float32(bound)
+    step = np.float32(step)
     if step > 0.0 and stochastic:
         for j in range(n):
             out[j], rs = uniform(rs)
         for j in range(n):
-            out[j] = min(max(math.floor(x[j] * scale * inverse + out[j]) * step, -bound), bound)
+            ratio = np.float32(x[j]) * scale / step
+            out[j] = min(max(np.float32(math.floor(ratio + out[j])) * step, -bound), bound)
     elif step > 0.0:
         for j in range(n):
-            out[j] = min(max(math.floor(x[j] * scale * inverse + 0.5) * step, -bound), bound)
+            out[j] = min(max(np.rint(np.float32(x[j]) * scale / step) * step, -bound), bound)
     else:
         for j in range(n):
-            out[j] = min(max(x[j] * scale, -bound), bound)
+            out[j] = min(max(np.float32(x[j]) * scale, -bound), bound)
     if noise > 0.0:
         for j in range(n):
             e, rs = normal(rs)
@@ -58,11 +60,11 @@ def _dac(x, scale, bound, step, stochastic, noise, rs, out):
 
 @njit(cache=True)
 def _adc(y, xq, w_noise, out_noise, bound, step, rs, noise):
-    """y = ADC(y + noise) in place; returns (the number of outputs that saturated, the random
-    state ``rs`` after the draws).
+    """y = ADC(y + noise) in place; returns (the number of outputs whose quantised value lies
+    beyond the bound, the random state ``rs`` after the draws).
 
     ``noise`` is scratch space of y's size: the draws are made there first (scalar loop), then
-    noise addition, saturation count, quantisation and clipping are one SIMD loop."""
+    noise addition, quantisation, saturation count and clipping are one SIMD loop."""
     n = y.size
     w_scale = 0.0
     if w_noise > 0.0:  # weight noise, output referred: std w_noise * ||xq||_2
@@ -82,11 +84,10 @@ def _adc(y, xq, w_noise, out_noise, bound, step, rs, noise):
         noise[:n] = 0.0
     saturated = 0
     if step > 0.0:
-        inverse = 1.0 / step
         for i in range(n):
-            v = y[i] + noise[i]
+            v = np.rint((y[i] + noise[i]) / step) * step
             saturated += abs(v) > bound
-            y[i] = min(max(math.floor(v * inverse + 0.5) * step, -bound), bound)
+            y[i] = min(max(v, -bound), bound)
     else:
         for i in range(n):
             v = y[i] + noise[i]
@@ -103,7 +104,7 @@ def pack(io: IOConfig, bound_management: bool) -> np.ndarray:
     """The scalars of an IOConfig the kernel needs, in the order above."""
     repeats = io.max_bm_repeats if bound_management and io.bound_management == "iterative" else 0
     return np.array([
-        io.inp_bound, io.inp_res * 2.0 * io.inp_bound, float(io.inp_sto_round), io.inp_noise,
+        io.inp_bound, float(io.dac_step), float(io.inp_sto_round), io.inp_noise,
         io.out_bound, io.out_res * 2.0 * io.out_bound, io.out_noise, io.w_noise,
         float(io.noise_management == "abs_max"), float(repeats),
     ])
@@ -119,26 +120,29 @@ def managed_matvec(m, x, p, state, stats):
     batch, n_in = x.shape
     n_out = m.shape[1]
     rs = load(state)
-    scale = np.empty(batch)
+    first = np.empty(batch, dtype=np.float32)
     xq = np.empty((batch, n_in))
     for b in range(batch):
-        scale[b] = _input_scale(x[b], inp_bound, abs_max)
-        rs = _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, rs, xq[b])
+        first[b] = _input_scale(x[b], inp_bound, abs_max)
+        rs = _dac(x[b], first[b], inp_bound, inp_step, inp_sto, inp_noise, rs, xq[b])
     y = np.dot(xq, m)
     row = np.empty(n_in)
     noise = np.empty(n_out)
     for b in range(batch):
         saturated, rs = _adc(y[b], xq[b], w_noise, out_noise, out_bound, out_step, rs, noise)
+        scale = first[b]
+        reduction = np.float32(1.0)
         repeats = 0
-        while saturated > 0 and repeats < max_repeats and scale[b] > 0.0:
+        while saturated > 0 and repeats < max_repeats and scale > 0.0:
             repeats += 1
-            scale[b] *= 0.5
-            rs = _dac(x[b], scale[b], inp_bound, inp_step, inp_sto, inp_noise, rs, row)
+            reduction *= np.float32(2.0)
+            scale = first[b] / reduction
+            rs = _dac(x[b], scale, inp_bound, inp_step, inp_sto, inp_noise, rs, row)
             y[b] = np.dot(row, m)
             saturated, rs = _adc(y[b], row, w_noise, out_noise, out_bound, out_step, rs, noise)
         stats[0] += repeats
         stats[1] += saturated
-        inverse = 1.0 / scale[b] if scale[b] > 0.0 else 0.0  # all-zero input: exactly zero out
+        inverse = 1.0 / np.float64(scale) if scale > 0.0 else 0.0  # all-zero input: exactly zero out
         for i in range(n_out):
             y[b, i] *= inverse
     store(state, rs)
