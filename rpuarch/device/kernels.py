@@ -24,7 +24,7 @@ from .devices import DeviceArrays
 from .fastrandom import load, seed_state, store
 from .fastrandom import next_u64 as _next
 from .fastrandom import normal as _normal
-from .pulses import UpdateStats, apply_counts
+from .pulses import UpdateStats, apply_counts, max_train_length
 
 _U64 = numba.uint64
 _ONE = np.uint64(1)
@@ -33,19 +33,24 @@ _TWO32 = 4294967296.0
 
 
 @njit(cache=True)
-def _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm):
-    """Same as pulses.pulse_scales (aihwkit's update and BL management), for the kernel."""
+def _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, fixed, um, blm):
+    """Same as pulses.pulse_scales (aihwkit's update and BL management), for the kernel; ``um`` is
+    the update management in effect (UpdateConfig.manages_updates)."""
     if lr <= 0.0 or x_amax <= 0.0 or d_amax <= 0.0:
         return 0, 0.0, 0.0
     bl = desired_bl
-    if not (blm or um) and dw_min * bl < lr:
-        return max(int(math.ceil(lr / dw_min)), 1), 1.0, 1.0
-    k = lr * x_amax * d_amax / dw_min
-    if blm:
-        bl = max(1, min(desired_bl, int(math.ceil(k))))
-    a = math.sqrt(lr / (dw_min * bl))
+    if not (fixed or blm) and dw_min * bl < lr:
+        bl = max(int(math.ceil(lr / dw_min)), 1)
+        a = 1.0
+    else:
+        a = math.sqrt(lr / (dw_min * bl))
     b = a
     if um:
+        k = lr * x_amax * d_amax / dw_min
+        if blm:
+            bl = max(1, min(desired_bl, int(math.ceil(k))))
+            a = math.sqrt(lr / (dw_min * bl))
+            b = a
         d_val = d_amax * (desired_bl / k if k > desired_bl else 1.0)
         a *= math.sqrt(x_amax / d_val)
         b *= math.sqrt(d_val / x_amax)
@@ -115,7 +120,7 @@ def _line_buffers(n, max_bl):
 
 
 @njit(cache=True)
-def _pair_trains(xk, dk, lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats):
+def _pair_trains(xk, dk, lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats):
     """The pulse trains of one rank-1 pair (x_k, d_k) after update and BL management, counted in
     ``stats``: returns (bl, pulsing x lines, pulsing d lines, random state)."""
     x_amax = 0.0
@@ -124,7 +129,7 @@ def _pair_trains(xk, dk, lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, 
     d_amax = 0.0
     for i in range(dk.shape[0]):
         d_amax = max(d_amax, abs(dk[i]))
-    bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, um, blm)
+    bl, a, b = _pulse_scales(x_amax, d_amax, lr, dw_min, desired_bl, fixed, um, blm)
     stats[0] += 1
     stats[1] += bl
     if bl == 0:
@@ -138,7 +143,7 @@ def _pair_trains(xk, dk, lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, 
 
 
 @njit(cache=True)
-def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, blm, max_bl, state, stats):
+def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, state, stats):
     """Exact mode: the rank-1 updates of (x, d) applied to ``weights`` one after another."""
     n_in = x.shape[1]
     n_out = d.shape[1]
@@ -149,7 +154,7 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, um, bl
     noise = np.zeros(n_in)
     rs = load(state)
     for k in range(x.shape[0]):
-        bl, nx, nd, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
+        bl, nx, nd, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
         if bl == 0:
             continue
         words = (bl + 63) // 64
@@ -250,7 +255,7 @@ def _count_strings(px, nx, pd, nd, words, total, up):
 
 
 @njit(cache=True)
-def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_words, state, total, up, stats):
+def _aggregated_counts(x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, chunk_words, state, total, up, stats):
     """Aggregated mode: coincidences of all rank-1 updates of (x, d), counted at once.
 
     Each update's trains are drawn as in exact mode (``_trains``: built in a register, the pulsing
@@ -268,7 +273,7 @@ def _aggregated_counts(x, d, lr, dw_min, desired_bl, um, blm, max_bl, chunk_word
     slot = 0
     rs = load(state)
     for k in range(x.shape[0]):
-        bl, n_x, n_d, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
+        bl, n_x, n_d, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
         if bl == 0:
             continue
         words = (bl + 63) // 64
@@ -297,12 +302,10 @@ def update(weights: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float, dw_min:
     ``state``: the xoshiro stream to draw from (advanced in place); a fresh one from ``rng`` if None."""
     state = seed_state(rng) if state is None else state
     stats = np.zeros(5, dtype=np.int64)
-    max_bl = up.desired_bl
-    if not (up.update_management or up.update_bl_management):
-        max_bl = max(max_bl, math.ceil(lr / dw_min))
+    max_bl = max_train_length(lr, dw_min, up)
     x = np.ascontiguousarray(x)
     d = np.ascontiguousarray(d)
-    management = (float(lr), float(dw_min), up.desired_bl, up.update_management, up.update_bl_management, max_bl)
+    management = (float(lr), float(dw_min), up.desired_bl, up.fixed_bl, up.manages_updates, up.update_bl_management, max_bl)
     if aggregate:
         total = np.zeros(weights.shape, dtype=np.int64)
         n_up = np.zeros(weights.shape, dtype=np.int64)

@@ -40,28 +40,38 @@ class UpdateStats:
 def pulse_scales(x_amax: float, d_amax: float, lr: float, dw_min: float, up: UpdateConfig) -> tuple[int, float, float]:
     """(BL, A, B): train length and the probability scales of the d side (A) and the x side (B).
 
-    aihwkit's PulsedUpdateMetaParameter.performUpdateManagement / calculateBlAB:
-    BL management: BL = min(desired_bl, ceil(lr * max|x| * max|d| / dw_min)), at least 1;
-    A = B = sqrt(lr / (BL dw_min)); update management: A *= sqrt(max|x| / max|d|'),
-    B *= sqrt(max|d|' / max|x|) where max|d|' is max|d| reduced so that the largest x still has
-    probability <= 1 when BL was capped (the d side saturates instead). Zero x or d: BL = 0.
+    aihwkit's PulsedUpdateMetaParameter.calculateBlAB and performUpdateManagement:
+    BL = desired_bl, A = B = sqrt(lr / (BL dw_min)); without fixed_bl and BL management, when
+    desired_bl dw_min < lr: BL = ceil(lr / dw_min), A = B = 1. With update management (on whenever
+    BL management is), k = lr max|x| max|d| / dw_min; BL management: BL = min(desired_bl, ceil(k))
+    and A = B = sqrt(lr / (BL dw_min)); then A *= sqrt(max|x| / max|d|'), B *= sqrt(max|d|' /
+    max|x|) where max|d|' is max|d| reduced so that the largest x still has probability <= 1 when
+    k > desired_bl (the d side saturates instead). Zero x or d: BL = 0 (nothing is sent).
     """
     if lr <= 0 or x_amax <= 0 or d_amax <= 0:
         return 0, 0.0, 0.0
     bl = up.desired_bl
-    if not (up.update_bl_management or up.update_management) and dw_min * bl < lr:
-        # Without management a train of desired_bl cannot carry lr: lengthen it (aihwkit).
-        bl = max(math.ceil(lr / dw_min), 1)
-        return bl, 1.0, 1.0
-    k = lr * x_amax * d_amax / dw_min
-    if up.update_bl_management:
-        bl = max(1, min(up.desired_bl, math.ceil(k)))
-    a = b = math.sqrt(lr / (dw_min * bl))
-    if up.update_management:
+    if not (up.fixed_bl or up.update_bl_management) and dw_min * bl < lr:
+        bl, a = max(math.ceil(lr / dw_min), 1), 1.0  # a train of desired_bl cannot carry lr
+    else:
+        a = math.sqrt(lr / (dw_min * bl))
+    b = a
+    if up.manages_updates:
+        k = lr * x_amax * d_amax / dw_min
+        if up.update_bl_management:
+            bl = max(1, min(up.desired_bl, math.ceil(k)))
+            a = b = math.sqrt(lr / (dw_min * bl))
         d_val = d_amax * (up.desired_bl / k if k > up.desired_bl else 1.0)
         a *= math.sqrt(x_amax / d_val)
         b *= math.sqrt(d_val / x_amax)
     return bl, a, b
+
+
+def max_train_length(lr: float, dw_min: float, up: UpdateConfig) -> int:
+    """The longest train ``pulse_scales`` can ask for at this lr."""
+    if up.fixed_bl or up.update_bl_management:
+        return up.desired_bl
+    return max(up.desired_bl, math.ceil(lr / dw_min))
 
 
 def apply_counts(

@@ -50,9 +50,57 @@ def test_pulse_scales_without_management_and_degenerate_inputs():
     plain = UpdateConfig(desired_bl=10, update_management=False, update_bl_management=False)
     bl, a, b = pulses.pulse_scales(1.0, 1.0, 0.005, 0.001, plain)
     assert bl == 10 and a == b == pytest.approx(math.sqrt(0.005 / 0.01))
-    assert pulses.pulse_scales(1.0, 1.0, 0.05, 0.001, plain) == (50, 1.0, 1.0)  # lr > BL dw_min
     assert pulses.pulse_scales(0.0, 1.0, 0.05, 0.001, UP)[0] == 0
     assert pulses.pulse_scales(1.0, 0.0, 0.05, 0.001, UP)[0] == 0
+
+
+def test_fixed_bl_keeps_the_train_length_when_lr_exceeds_bl_dw_min():
+    """lr 0.05 > BL dw_min = 0.01. aihwkit's default fixed_BL keeps BL = 10 with A = B =
+    sqrt(0.05 / 0.01) = 2.236 (probabilities clip at 1 from |x| = 0.447); fixed_bl false lengthens
+    the trains to ceil(0.05 / 0.001) = 50 slots with A = B = 1."""
+    fixed = UpdateConfig(desired_bl=10, update_management=False, update_bl_management=False)
+    assert fixed.fixed_bl  # the default, as aihwkit's
+    bl, a, b = pulses.pulse_scales(1.0, 1.0, 0.05, 0.001, fixed)
+    assert bl == 10 and a == b == pytest.approx(math.sqrt(5))
+    assert pulses.max_train_length(0.05, 0.001, fixed) == 10
+    growing = fixed.model_copy(update={"fixed_bl": False})
+    assert pulses.pulse_scales(1.0, 1.0, 0.05, 0.001, growing) == (50, 1.0, 1.0)
+    assert pulses.max_train_length(0.05, 0.001, growing) == 50
+    # with update management but no BL management aihwkit lengthens the train first, then balances:
+    # k = 0.05 * 1 * 0.1 / 0.001 = 5 <= 10, so A = sqrt(1 / 0.1), B = sqrt(0.1 / 1)
+    um = growing.model_copy(update={"update_management": True})
+    bl, a, b = pulses.pulse_scales(1.0, 0.1, 0.05, 0.001, um)
+    assert bl == 50 and a == pytest.approx(math.sqrt(10)) and b == pytest.approx(math.sqrt(0.1))
+
+
+@pytest.mark.parametrize("x_amax, d_amax", [(1.0, 0.05), (0.8, 0.002), (1.0, 0.3)])
+def test_bl_management_turns_update_management_on(x_amax, d_amax):
+    """aihwkit sets update_management = update_management or update_bl_management: BL management
+    alone gives the same trains as both on."""
+    alone = UpdateConfig(desired_bl=10, update_management=False, update_bl_management=True)
+    assert alone.manages_updates
+    assert pulses.pulse_scales(x_amax, d_amax, 0.05, 0.001, alone) == pulses.pulse_scales(x_amax, d_amax, 0.05, 0.001, UP)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_fixed_bl_clipped_probabilities_give_the_clipped_mean(impl):
+    """No management, fixed BL 10, lr 0.05: A = B = sqrt(5), so |x| = 1 and |d| = 0.6 pulse in
+    every slot and E[dW] = dw_min BL min(1, sqrt(5)|d|) min(1, sqrt(5)|x|), not -lr d x (the
+    clipping aihwkit's default does). 600 updates per device from W = 0; |z| < 4.5."""
+    fixed = UpdateConfig(desired_bl=10, update_management=False, update_bl_management=False)
+    cfg = PLAIN.model_copy(update={"w_max": 10.0, "w_min": -10.0})  # bounds out of reach
+    x = np.array([[1.0, -0.2, 0.1]])
+    d = np.array([[0.6, -0.1]])
+    n = 600
+    dev = draw_devices(cfg, (2, 3), np.random.default_rng(0))
+    w = np.zeros((2, 3))
+    stats = run(impl, w, np.repeat(x, n, 0), np.repeat(d, n, 0), 0.05, cfg, dev, np.random.default_rng(4), up=fixed)
+    assert stats.bl == 10 * n
+    pq = np.minimum(math.sqrt(5) * np.abs(d.T), 1) * np.minimum(math.sqrt(5) * np.abs(x), 1)
+    expected = -np.sign(d.T * x) * cfg.dw_min * 10 * pq * n
+    se = cfg.dw_min * np.sqrt(n * 10 * pq * (1 - pq + cfg.dw_min_std**2))
+    assert np.max(np.abs((w - expected) / se)) < 4.5
+    assert abs(w[0, 0]) == pytest.approx(10 * n * cfg.dw_min, rel=0.05)  # both probabilities 1: 10 steps each
 
 
 # ----------------------------------------------------------------------------- E[dW]
