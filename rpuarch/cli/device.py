@@ -84,9 +84,13 @@ def _print_summary(result: PulseResponse, name: str, args: argparse.Namespace) -
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("meaning")
-    table.add_row("states", f"{s.states:,.0f} pulses", f"bound to bound per mean step (nominal {s.nominal_states:,.0f})")
-    table.add_row("w_max", f"{s.w_max:+.4f}", f"mean highest weight reached (device spread {s.spread_w_max:.4f})")
-    table.add_row("w_min", f"{s.w_min:+.4f}", f"mean lowest weight reached (device spread {s.spread_w_min:.4f})")
+    table.add_row("states", "n/a" if s.states is None else f"{s.states:,.0f} pulses",
+                  f"plateau to plateau per mean step (nominal {s.nominal_states:,.0f})")
+    for name, value, spread, train in (("plateau up", s.plateau_up, s.spread_plateau_up, "up"),
+                                       ("plateau down", s.plateau_down, s.spread_plateau_down, "down")):
+        table.add_row(name, "n/a" if value is None else f"{value:+.4f}",
+                      f"mean weight at the end of a {train} train" + ("" if spread is None else f" (device spread {spread:.4f})"))
+    table.add_row("highest / lowest", f"{s.w_highest:+.4f} / {s.w_lowest:+.4f}", "mean extremes touched")
     table.add_row("step up", f"{s.step_up:.3e}", "mean weight change of one up pulse at w = 0")
     table.add_row("step down", f"{s.step_down:.3e}", "mean weight change of one down pulse at w = 0")
     table.add_row("asymmetry", f"{100 * s.asymmetry:+.2f} %", "(up - down) / (up + down) step")
@@ -95,7 +99,7 @@ def _print_summary(result: PulseResponse, name: str, args: argparse.Namespace) -
     console.print(table)
     if not s.bounds_reached:
         console.print("[yellow]note[/]: the trains did not take (90 % of) the devices to both bounds; "
-                      "states, w_max and w_min are lower bounds. Use more --up/--down pulses.")
+                      "states and the plateaus are not the device's. Use more --up/--down pulses.")
     for label, path in (("json", args.json), ("plot", args.plot)):
         if path:
             console.print(f"wrote {label}: {path}")

@@ -34,9 +34,15 @@ class DeviceConfig(Section):
     up_down: float = field(
         0.0,
         "Global up/down asymmetry gamma: up steps are (1 + gamma) dw_min, down steps (1 - gamma)"
-        " dw_min.",
+        " dw_min (up_down_convention symmetric).",
         gt=-1,
         lt=1,
+    )
+    up_down_convention: Literal["symmetric", "one_sided"] = field(
+        "symmetric",
+        "symmetric: gamma is split evenly, up (1 + gamma), down (1 - gamma) dw_min; one_sided:"
+        " aihwkit's, only one direction changes: up (1 + min(gamma, 0)), down (1 - max(gamma, 0))"
+        " dw_min, so an aihwkit up_down is entered as it is.",
     )
     up_down_dtod: float = field(
         0.01, "Device-to-device spread of the up/down asymmetry, absolute std.", ge=0, le=1

@@ -6,14 +6,15 @@ Follows aihwkit's PulsedRPUDevice.populate with ``enforce_consistency``: for dev
     gamma_ij = up_down_dtod * xi
     w_max_ij = |w_max * (1 + w_max_dtod * xi)|,   w_min_ij = -|w_min * (1 + w_min_dtod * xi)|
 
-The up/down asymmetry is split evenly between the two directions, as the configuration
-documents (``up = (1 + gamma) dw_min``, ``down = (1 - gamma) dw_min``):
+With ``up_down_convention: symmetric`` the global asymmetry gamma = ``up_down`` is split evenly
+between the two directions (``up = (1 + gamma) dw_min``, ``down = (1 - gamma) dw_min``); with
+``one_sided`` (aihwkit's ``PulsedRPUDevice::populate``) it changes one direction only: up by
+min(gamma, 0), down by -max(gamma, 0). The per-device part is split evenly in both:
 
-    dw_up_ij   = dw_min * |gain_ij + gamma + gamma_ij|
-    dw_down_ij = dw_min * |gain_ij - gamma - gamma_ij|
+    dw_up_ij   = dw_min * |gain_ij + up_bias + gamma_ij|      (symmetric: up_bias = gamma)
+    dw_down_ij = dw_min * |gain_ij - down_bias - gamma_ij|    (symmetric: down_bias = gamma)
 
-(aihwkit's C++ instead puts a global ``up_down`` on one side only; its per-device part is split
-like here.) Steps are stored as magnitudes; the update code applies the direction.
+Steps are stored as magnitudes; the update code applies the direction.
 
 dtype: float64. The weights they act on are float64 too (see tile.py).
 """
@@ -51,12 +52,15 @@ def draw_devices(cfg: DeviceConfig, shape: tuple[int, int], rng: np.random.Gener
     if cfg.type == "ideal":
         raise ValueError("an ideal device has no pulsed parameters")
     gain = 1.0 + cfg.dw_min_dtod * rng.standard_normal(shape)
-    gamma = cfg.up_down + cfg.up_down_dtod * rng.standard_normal(shape)
+    gamma_ij = cfg.up_down_dtod * rng.standard_normal(shape)
     w_max = np.abs(cfg.w_max * (1.0 + cfg.w_max_dtod * rng.standard_normal(shape)))
     w_min = -np.abs(cfg.w_min * (1.0 + cfg.w_min_dtod * rng.standard_normal(shape)))
+    up_bias = down_bias = cfg.up_down
+    if cfg.up_down_convention == "one_sided":
+        up_bias, down_bias = min(cfg.up_down, 0.0), max(cfg.up_down, 0.0)
     return DeviceArrays(
-        dw_up=cfg.dw_min * np.abs(gain + gamma),
-        dw_down=cfg.dw_min * np.abs(gain - gamma),
+        dw_up=cfg.dw_min * np.abs(gain + up_bias + gamma_ij),
+        dw_down=cfg.dw_min * np.abs(gain - down_bias - gamma_ij),
         w_max=w_max,
         w_min=w_min,
         dw_min_std=float(cfg.dw_min_std),

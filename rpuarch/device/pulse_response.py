@@ -5,15 +5,20 @@ Starting from w = 0, each of ``cycles`` cycles applies ``up`` up pulses then ``d
 variation. The curve is the mean and spread over the devices after every pulse. The loop runs
 over pulses because each pulse depends on the last; each step is vectorised over the devices.
 
-Summary, all measured:
+Summary, all measured, with aihwkit's definitions (the plateaus a device's trains end at, not the
+extremes its noisy trace touches):
 - ``step_up`` / ``step_down``: mean |weight change| of one up / one down pulse applied at w = 0,
   averaged over the devices and PROBE_PULSES repeats (a separate probe of the same devices, so
   soft bounds and the bounds do not bias it);
 - ``asymmetry`` = (step_up - step_down) / (step_up + step_down) (the configured up_down gamma
   when its device spread averages out);
-- ``w_max`` / ``w_min``: mean over devices of the highest / lowest weight reached;
-- ``states`` = (w_max - w_min) / mean step: pulses from one bound to the other. Only meaningful
-  when the trains were long enough to reach both bounds (``bounds_reached``).
+- ``plateau_up`` / ``plateau_down``: mean over devices and cycles of the weight after the last
+  pulse of each up / down train (None without pulses that way), with their device-to-device
+  spread;
+- ``states`` = (plateau_up - plateau_down) / mean step: pulses from one plateau to the other
+  (aihwkit's (w_max - w_min) / dw_min). Only meaningful when the trains were long enough to
+  reach both bounds (``bounds_reached``);
+- ``w_highest`` / ``w_lowest``: mean over devices of the highest / lowest weight touched.
 """
 
 from __future__ import annotations
@@ -31,14 +36,16 @@ PROBE_PULSES = 32  # single pulses from w = 0 per device and direction to measur
 
 @dataclass
 class ResponseSummary:
-    states: float
-    w_max: float
-    w_min: float
+    states: float | None  # (plateau_up - plateau_down) / mean step
+    plateau_up: float | None  # mean weight after the last pulse of an up train
+    plateau_down: float | None
+    spread_plateau_up: float | None  # device-to-device std of the plateau
+    spread_plateau_down: float | None
+    w_highest: float  # mean over devices of the highest weight touched
+    w_lowest: float
     asymmetry: float
     step_up: float
     step_down: float
-    spread_w_max: float  # device-to-device std of the highest weight reached
-    spread_w_min: float
     bounds_reached: bool  # both bounds reached (within a step) by at least 90 % of the devices
     nominal_states: float  # (w_max - w_min) / dw_min of the configuration
 
@@ -89,21 +96,36 @@ def pulse_response(
     # Reached: within one of the device's own steps (soft bounds only approach the bound).
     at_top = highest >= dev.w_max[0] - dev.dw_up[0]
     at_bottom = lowest <= dev.w_min[0] + dev.dw_down[0]
-    w_max, w_min = float(highest.mean()), float(lowest.mean())
+    cycle = np.arange(cycles) * (up + down)
+    top = trace[cycle + up].mean(axis=0) if up else None  # per device, over the cycles
+    bottom = trace[cycle + up + down].mean(axis=0) if down else None
     mean_step = 0.5 * (step_up + step_down)
+    states = None
+    if top is not None and bottom is not None:
+        states = float(top.mean() - bottom.mean()) / mean_step if mean_step > 0 else float("inf")
     summary = ResponseSummary(
-        states=(w_max - w_min) / mean_step if mean_step > 0 else float("inf"),
-        w_max=w_max,
-        w_min=w_min,
+        states=states,
+        plateau_up=_mean(top),
+        plateau_down=_mean(bottom),
+        spread_plateau_up=_std(top),
+        spread_plateau_down=_std(bottom),
+        w_highest=float(highest.mean()),
+        w_lowest=float(lowest.mean()),
         asymmetry=(step_up - step_down) / (step_up + step_down) if mean_step > 0 else 0.0,
         step_up=step_up,
         step_down=step_down,
-        spread_w_max=float(highest.std()),
-        spread_w_min=float(lowest.std()),
         bounds_reached=bool(at_top.mean() >= 0.9 and at_bottom.mean() >= 0.9),
         nominal_states=device.states,
     )
     return PulseResponse(pulses=pulses, mean=trace.mean(axis=1), std=trace.std(axis=1), summary=summary)
+
+
+def _mean(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(values.mean())
+
+
+def _std(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(values.std())
 
 
 def _probe_step(dev: DeviceArrays, up: np.ndarray, down: np.ndarray, rng: np.random.Generator) -> float:

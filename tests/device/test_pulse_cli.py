@@ -21,6 +21,7 @@ def test_pulse_response_of_a_device_without_spread_counts_its_states():
     assert r.mean[300] == pytest.approx(0.5) and r.mean[900] == pytest.approx(-0.5)
     s = r.summary
     assert s.states == pytest.approx(500) and s.nominal_states == pytest.approx(500)
+    assert s.plateau_up == pytest.approx(0.5) and s.plateau_down == pytest.approx(-0.5)
     assert s.bounds_reached and s.asymmetry == pytest.approx(0, abs=1e-12)
     assert np.all(r.std < 1e-12)
 
@@ -34,6 +35,8 @@ def test_pulse_response_measures_the_asymmetry_and_soft_bounds_saturate():
     r = pulse_response(soft, 3000, 0, 1, 2, np.random.default_rng(2))
     # w_n = w_max (1 - (1 - dw_min / w_max)^n) from w = 0
     assert r.mean[3000] == pytest.approx(0.6 * (1 - (1 - 0.001 / 0.6) ** 3000), rel=1e-9)
+    assert r.summary.plateau_up == pytest.approx(r.mean[3000]) and r.summary.plateau_down is None
+    assert r.summary.states is None  # no down train: no plateau to count from
 
 
 def test_pulse_response_command_writes_json_and_png(tmp_path, capsys):
@@ -44,7 +47,7 @@ def test_pulse_response_command_writes_json_and_png(tmp_path, capsys):
     assert status == 0
     data = json.loads(out_json.read_text())
     assert len(data["mean"]) == len(data["std"]) == 2 * (40 + 30) + 1
-    assert set(data["summary"]) >= {"states", "w_max", "w_min", "asymmetry"}
+    assert set(data["summary"]) >= {"states", "plateau_up", "plateau_down", "w_highest", "w_lowest", "asymmetry"}
     assert data["device"]["dw_min"] == 0.002 and data["device"]["up_down"] == 0.02
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "states" in capsys.readouterr().out

@@ -165,6 +165,33 @@ def test_asymmetry_drift_sign_and_size(gamma):
         assert w.mean() / expected == pytest.approx(1, abs=0.4)
 
 
+@pytest.mark.parametrize("gamma, up, down", [(0.1, 1.0, 0.9), (-0.1, 0.9, 1.0)])
+def test_one_sided_up_down_is_aihwkits(gamma, up, down):
+    """aihwkit's convention changes one direction only: up_down 0.1 gives up 1.0 and down 0.9
+    dw_min, -0.1 up 0.9 and down 1.0 (symmetric: 1 +- gamma)."""
+    cfg = PLAIN.model_copy(update={"up_down": gamma, "up_down_convention": "one_sided"})
+    dev = draw_devices(cfg, (2, 2), np.random.default_rng(0))
+    np.testing.assert_allclose(dev.dw_up, up * cfg.dw_min, rtol=1e-12)
+    np.testing.assert_allclose(dev.dw_down, down * cfg.dw_min, rtol=1e-12)
+    symmetric = draw_devices(cfg.model_copy(update={"up_down_convention": "symmetric"}), (2, 2), np.random.default_rng(0))
+    np.testing.assert_allclose(symmetric.dw_up - symmetric.dw_down, 2 * gamma * cfg.dw_min, rtol=1e-12)
+
+
+@pytest.mark.parametrize("gamma", [0.1, -0.04])
+def test_one_sided_up_down_converts_to_symmetric(gamma):
+    """The conversion of docs/device.md: an aihwkit device (one-sided gamma_a, dw_min, dw_min_dtod,
+    up_down_dtod) is the symmetric one with c = 1 - |gamma_a| / 2, gamma = gamma_a / (2 c),
+    dw_min c, dw_min_dtod / c and up_down_dtod / c: the same seed draws the same devices."""
+    aihwkit = GV2016.model_copy(update={"up_down": gamma, "up_down_convention": "one_sided", "up_down_dtod": 0.05})
+    c = 1 - abs(gamma) / 2
+    ours = GV2016.model_copy(update={"up_down": gamma / (2 * c), "dw_min": aihwkit.dw_min * c,
+                                     "dw_min_dtod": aihwkit.dw_min_dtod / c, "up_down_dtod": 0.05 / c})
+    a = draw_devices(aihwkit, (30, 20), np.random.default_rng(9))
+    b = draw_devices(ours, (30, 20), np.random.default_rng(9))
+    for name in ("dw_up", "dw_down", "w_max", "w_min"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-15)
+
+
 # ----------------------------------------------------------------------------- agreement
 def _replicates(impl, cfg, replicates, seed):
     """Final weights of a fixed 40-update sequence that drives devices into their bounds."""
