@@ -97,7 +97,7 @@ def preflight(loaded: LoadedWorkload) -> None:
         data = split_corpus(read_corpus(w.dataset), w.dataset)
         check_trainable(data, w.training.streams, w.training.seq_length)
         network = lstm_network(data.vocab.size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols,
-                               w.training.streams, w.training.seq_length)
+                               w.training.streams, w.training.seq_length, w.network.bias, w.network.arrays)
         check_fits(network, w.chip.tiles, "workload")
         build_hardware(w.tile, w.chip, w.io, w.update, "workload")
 

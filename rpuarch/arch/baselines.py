@@ -40,22 +40,24 @@ def elementwise(name: str, elements: int, flops_per_element: float, words_per_el
 
 def _role_kernels(role: ArrayRole, streams: int, steps: int) -> list[Kernel]:
     b, t = streams, steps
-    rows, cols = role.rows, role.cols
+    rows = role.rows
+    # The GPU's work does not depend on the RPU mapping: the bias is a GEMM column either way.
     if role.cell == "lstm":
         h = role.hidden
-        x = cols - h - 1
+        x = role.inputs
         out = [
             gemm(f"{role.name} input GEMM", b * t, x + 1, 4 * h),
             gemm(f"{role.name} recurrent GEMM", b, h, 4 * h, launches=t),
             elementwise(f"{role.name} cell", b * h, 9, 8, launches=t),
             elementwise(f"{role.name} cell backward", b * h, 16, 10, launches=t),
             gemm(f"{role.name} recurrent backward GEMM", b, 4 * h, h, launches=t),
-            gemm(f"{role.name} weight-gradient GEMM", cols, b * t, 4 * h),
+            gemm(f"{role.name} weight-gradient GEMM", x + h + 1, b * t, 4 * h),
         ]
         if role.source is not None:
             out.append(gemm(f"{role.name} input-gradient GEMM", b * t, 4 * h, x))
     else:
         n = b * t
+        cols = role.inputs + 1
         out = [
             gemm(f"{role.name} forward GEMM", n, cols, rows),
             elementwise(f"{role.name} {role.cell}", n * rows, 5 if role.cell == "softmax" else 1, 2),
@@ -63,8 +65,8 @@ def _role_kernels(role: ArrayRole, streams: int, steps: int) -> list[Kernel]:
             gemm(f"{role.name} weight-gradient GEMM", cols, n, rows),
         ]
         if role.backward_mvm:
-            out.append(gemm(f"{role.name} input-gradient GEMM", n, rows, cols - 1))
-    out.append(elementwise(f"{role.name} SGD update", rows * cols, 2, 3))
+            out.append(gemm(f"{role.name} input-gradient GEMM", n, rows, role.inputs))
+    out.append(elementwise(f"{role.name} SGD update", role.parameters, 2, 3))
     return out
 
 

@@ -139,7 +139,7 @@ def estimate(
     vocab = vocab_of(workload, vocab_size, source)
     t = workload.training
     network = lstm_network(vocab, workload.network.hidden, workload.network.layers, workload.tile.rows,
-                           workload.tile.cols, t.streams, t.seq_length)
+                           workload.tile.cols, t.streams, t.seq_length, workload.network.bias, workload.network.arrays)
     check_fits(network, workload.chip.tiles, source)
     chars, chars_how = train_chars_of(workload, train_chars, source)
     out = estimate_network(workload, network, chars, chars_how, activity, measured_host_chars_per_s,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import ConfigError
-from ..mapping import ArrayMapping, NetworkMapping, lstm_arrays, mlp_arrays
+from ..mapping import ONE, ArrayMapping, ArraysMapping, BiasMapping, NetworkMapping, lstm_arrays, mlp_arrays
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,21 @@ class ArrayRole:
     @property
     def cols(self) -> int:
         return self.mapping.array.cols
+
+    @property
+    def digital_bias(self) -> int:
+        """Outputs whose bias the vector unit adds and keeps in memory (0: an analog bias column)."""
+        return self.mapping.array.digital_bias
+
+    @property
+    def inputs(self) -> int:
+        """Columns of the layer's own input: without the recurrent state and a bias column."""
+        return self.cols - self.hidden - (self.mapping.array.offset(ONE) is not None)
+
+    @property
+    def parameters(self) -> int:
+        """Weights and biases, analog or digital."""
+        return self.rows * self.cols + self.digital_bias
 
 
 @dataclass(frozen=True)
@@ -70,8 +85,10 @@ class NetworkSpec:
 
 
 def lstm_network(vocab_size: int, hidden: int, layers: int, tile_rows: int, tile_cols: int,
-                 streams: int, steps: int) -> NetworkSpec:
-    arrays = lstm_arrays(vocab_size, hidden, layers)
+                 streams: int, steps: int, bias: BiasMapping = "analog", arrays: ArraysMapping = "combined") -> NetworkSpec:
+    """The workload's LSTM as training maps it (``network.bias``, ``network.arrays``): a split
+    layer is one array whose W_ih and W_hh parts sit on separate tiles of its resource."""
+    arrays = lstm_arrays(vocab_size, hidden, layers, bias, arrays)
     mapping = NetworkMapping.build(arrays, tile_rows, tile_cols)
     roles = []
     for i, m in enumerate(mapping.arrays):

@@ -86,7 +86,7 @@ def _vector_ops(role: ArrayRole, phase: str, bands: tuple[int, int], rates: Arra
     if phase == "forward":
         # partial sums of the column bands, noise management (max |x|, rescale), bound-management
         # saturation checks on every pass, then the cell.
-        ops = (col_bands - 1) * rows + cols + rows + rows * rates.bm_repeats
+        ops = (col_bands - 1) * rows + cols + rows + rows * rates.bm_repeats + role.digital_bias  # + bias
         if role.cell == "lstm":
             ops += 4 * h + 3 * h + h + h  # gate nonlinearities, c = f c + i g, tanh(c), h = o tanh(c)
         elif role.cell == "softmax":
@@ -104,8 +104,9 @@ def _vector_ops(role: ArrayRole, phase: str, bands: tuple[int, int], rates: Arra
         if role.backward_mvm:
             ops += rows + cols + (row_bands - 1) * cols  # noise management, partial sums
         return ops
-    # update management: max |x|, max |d|, rescale both sides; BL management: one product
-    return 2 * (rows + cols) + 1
+    # update management: max |x|, max |d|, rescale both sides; BL management: one product; a digital
+    # bias accumulates d (its once-per-window SGD step is 1/(steps x streams) of that, not counted)
+    return 2 * (rows + cols) + 1 + role.digital_bias
 
 
 def _stored_words(role: ArrayRole) -> float:
@@ -126,6 +127,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
     # Activations that must wait for the update: the forward's stored words and the errors.
     steps = network.steps if footprint_steps is None else footprint_steps
     window_bytes = network.streams * steps * sum(_stored_words(r) + r.rows for r in roles) * word
+    window_bytes += sum(r.digital_bias for r in roles) * word  # digital biases live in the same memory
     spill = 0.0
     notes = []
     if training and window_bytes > chip.memory_capacity_bytes:
@@ -155,7 +157,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         # ---- forward: drive cols lines of each row band, read rows lines of each column band
         ops_f = _vector_ops(role, "forward", m.grid, r)
         stored = _stored_words(role) * word
-        mem_s, mem_J = chip.memory_cost(stored, spill)
+        mem_s, mem_J = chip.memory_cost(stored + role.digital_bias * word, spill)  # + reading a digital bias
         stages = [
             Stage(f"{name}.tile", per_pass=tile.t_int_s),
             Stage(f"{name}.adc_out", per_pass=q.adc_time_s(max_block_rows, tile.lines_per_adc, tile.adc_sample_rate)),

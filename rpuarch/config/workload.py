@@ -57,6 +57,17 @@ class NetworkConfig(Section):
     layers: int = field(1, "Number of stacked LSTM layers.", "layer", ge=1, le=16)
     hidden: int = field(64, "Hidden units per LSTM layer.", "unit", ge=1, le=8192)
     dropout: float = field(0.0, "Dropout on the outputs of each LSTM layer while training.", ge=0, lt=1)
+    bias: Literal["analog", "digital"] = field(
+        "analog",
+        "analog: each bias is a crossbar column driven by a constant 1 (the paper's mapping);"
+        " digital: the vector unit adds it and trains it in floating point (aihwkit's digital_bias).",
+    )
+    arrays: Literal["combined", "split"] = field(
+        "combined",
+        "combined: one array per LSTM layer, [W_ih W_hh] side by side (the paper's 4h x (x+h+1));"
+        " split: W_ih and W_hh on separate tiles, each with its own periphery and management"
+        " (aihwkit's AnalogLSTM).",
+    )
     vocab_size: int | None = field(
         None,
         "Vocabulary size for a hardware estimate without reading the dataset; training measures it"

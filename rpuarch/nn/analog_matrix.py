@@ -1,9 +1,13 @@
-"""A logical weight array held by one or more physical tiles.
+"""A logical weight array held by one or more physical tiles, with its digital bias if it has one.
 
-A logical array larger than a tile is cut into blocks by ``rpuarch.mapping`` (the same mapping the
-cost model places on the chip). Each block is its own tile with its own periphery, noise and
-random stream; the forward partial sums of the blocks of a row band, and the backward partial sums
-of a column band, are added digitally.
+A logical array larger than a tile (or split into parts) is cut into blocks by ``rpuarch.mapping``
+(the same mapping the cost model places on the chip). Each block is its own tile with its own
+periphery, noise and random stream; the forward partial sums of the blocks of a row band, and the
+backward partial sums of a column band, are added digitally.
+
+A digital bias (``network.bias: digital``) is added to the outputs by the vector unit and trained
+in floating point, as aihwkit's ``digital_bias``: the same SGD step on every network, b -= lr *
+sum of the window's output gradients (what an analog bias column would get in expectation).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ TileFactory = Callable[[int, int, np.random.Generator], Tile]  # (out_size, in_s
 
 
 class AnalogMatrix:
-    """``mapping.array`` (rows x cols) over ``mapping.tiles`` tiles made by ``make_tile``."""
+    """``mapping.array`` (rows x cols) over ``mapping.tiles`` tiles made by ``make_tile``, plus a
+    digital bias ``bias`` (rows,) when the array has one (else None)."""
 
     def __init__(self, mapping: ArrayMapping, make_tile: TileFactory, seed: np.random.SeedSequence):
         self.mapping = mapping
@@ -44,16 +49,21 @@ class AnalogMatrix:
             make_tile(block.shape[0], block.shape[1], np.random.default_rng(child))
             for block, child in zip(self.blocks, seed.spawn(len(self.blocks)))
         ]
+        self.bias: np.ndarray | None = np.zeros(self.shape[0]) if mapping.array.digital_bias else None
         if len(self.tiles) == 1:
-            # The common case: no slicing and no digital sums, the tile's own methods.
-            tile = self.tiles[0]
-            self.forward, self.backward = tile.forward, tile.backward  # type: ignore[method-assign]
+            # The common case: no slicing and no digital sums, the tile's own method.
+            self.backward = self.tiles[0].backward  # type: ignore[method-assign]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x (batch, cols) -> (batch, rows), approximately x @ W.T."""
-        out = np.zeros((x.shape[0], self.shape[0]))
-        for block, tile in zip(self.blocks, self.tiles):
-            out[:, block.r0 : block.r1] += tile.forward(x[:, block.c0 : block.c1])
+        """x (batch, cols) -> (batch, rows), approximately x @ W.T (+ the digital bias)."""
+        if len(self.tiles) == 1:
+            out = self.tiles[0].forward(x)
+        else:
+            out = np.zeros((x.shape[0], self.shape[0]))
+            for block, tile in zip(self.blocks, self.tiles):
+                out[:, block.r0 : block.r1] += tile.forward(x[:, block.c0 : block.c1])
+        if self.bias is not None:
+            out += self.bias
         return out
 
     def backward(self, d: np.ndarray) -> np.ndarray:
@@ -64,7 +74,10 @@ class AnalogMatrix:
         return out
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        """In expectation W -= lr * d.T @ x; every tile gets the same (x, d) pairs, in order."""
+        """In expectation W -= lr * d.T @ x; every tile gets the same (x, d) pairs, in order. A
+        digital bias takes b -= lr * sum of d (exact, floating point)."""
+        if self.bias is not None:
+            self.bias -= lr * d.sum(axis=0)
         if len(self.tiles) == 1:
             self.tiles[0].update(x, d, lr)
             return

@@ -1,10 +1,11 @@
 """One LSTM layer over a window of time steps: forward and back-propagation through time.
 
-The layer is ONE weight array of 4h x (n + h + 1) (Gokmen, Rasch & Haensch 2018): the pre-
-activations of the four gates, stacked in the order input, forget, cell, output, are
-``W @ [x_t, h_{t-1}, 1]``. The array is anything with ``forward(z) -> z @ W.T`` and
-``backward(d) -> d @ W`` (an analog matrix); the layer never sees the weights, so the same code
-trains analog tiles and their floating-point twin.
+The pre-activations of the four gates, stacked in the order input, forget, cell, output, are
+``W @ z_t`` (+ a digital bias) with z_t = [x_t, h_{t-1}, 1] in the paper's layout (Gokmen, Rasch &
+Haensch 2018; other layouts of ``rpuarch.mapping``: h_{t-1} at column ``h_at``, the constant 1 of
+an analog bias at ``one_at`` or none). The array is anything with ``forward(z) -> z @ W.T`` and
+``backward(d) -> d @ W`` (an analog matrix, split over tiles or not); the layer never sees the
+weights, so the same code trains analog tiles and their floating-point twin.
 
     i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
     c_t = f * c_{t-1} + i * g;         h_t = o * tanh(c_t)
@@ -18,7 +19,7 @@ overhead, not arithmetic, so float32 would buy nothing and cost conversions).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numba
 import numpy as np
@@ -97,7 +98,7 @@ def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compil
 class LayerTrace:
     """What the forward pass of a window keeps for the backward pass (time-major)."""
 
-    z: np.ndarray  # (T, B, n + H + 1) array inputs [x_t, h_{t-1}, 1]
+    z: np.ndarray  # (T, B, columns) array inputs, e.g. [x_t, h_{t-1}, 1]
     act: np.ndarray  # (T, B, 4H) gate activations
     c: np.ndarray  # (T + 1, B, H) cell states, c[0] the carried-in state
     tanh_c: np.ndarray  # (T, B, H)
@@ -107,10 +108,17 @@ class LayerTrace:
 class LSTMLayer:
     """Forward/backward of one layer over windows; buffers are reused between windows."""
 
-    def __init__(self, array: ArrayLike, inputs: int, hidden: int):
+    def __init__(self, array: ArrayLike, inputs: int, hidden: int, h_at: int | None = None,
+                 one_at: int | Literal["last"] | None = "last"):
+        """Inputs x_t at columns [0, inputs) of z; h_{t-1} at [h_at, h_at + hidden) (default right
+        after x); the constant 1 at column ``one_at`` (default: the last, after h; None: no bias
+        column, e.g. a digital bias)."""
         self.array = array
         self.inputs = inputs
         self.hidden = hidden
+        self.h_at = inputs if h_at is None else h_at
+        self.one_at = inputs + hidden if one_at == "last" else one_at
+        self.columns = inputs + hidden + (self.one_at is not None)
         self._scale = gate_scale(hidden)
         self._traces: dict[tuple[int, int], LayerTrace] = {}
 
@@ -121,9 +129,10 @@ class LSTMLayer:
         key = (steps, batch)
         trace = self._traces.get(key)
         if trace is None:
-            n, h = self.inputs, self.hidden
-            z = np.zeros((steps, batch, n + h + 1), DTYPE)
-            z[:, :, -1] = 1.0
+            h = self.hidden
+            z = np.zeros((steps, batch, self.columns), DTYPE)
+            if self.one_at is not None:
+                z[:, :, self.one_at] = 1.0
             trace = LayerTrace(
                 z=z,
                 act=np.empty((steps, batch, 4 * h), DTYPE),
@@ -150,9 +159,9 @@ class LSTMLayer:
             z[:, :, :n] = x
         trace.h[0] = h0
         trace.c[0] = c0
-        forward, scale = self.array.forward, self._scale
+        forward, scale, h_at = self.array.forward, self._scale, self.h_at
         for t in range(steps):
-            z[t, :, n : n + hidden] = trace.h[t]
+            z[t, :, h_at : h_at + hidden] = trace.h[t]
             cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1], scale)
         return trace
 
@@ -170,14 +179,14 @@ class LSTMLayer:
         dh = np.empty((batch, hidden), DTYPE)
         dc = np.zeros((batch, hidden), DTYPE)
         dh_next = np.zeros((batch, hidden), DTYPE)
-        backward = self.array.backward
+        backward, h_at = self.array.backward, self.h_at
         for t in range(steps - 1, -1, -1):
             np.add(dh_out[t], dh_next, out=dh)
             cell_backward(dh, dc, trace.act[t], trace.c[t], trace.tanh_c[t], da[t])
             if t == 0 and not want_dx:
                 break  # nothing flows further back
             dz = backward(da[t])
-            dh_next[:] = dz[:, n : n + hidden]
+            dh_next[:] = dz[:, h_at : h_at + hidden]
             if dx is not None:
                 dx[t] = dz[:, :n]
         return da, dx

@@ -1,11 +1,16 @@
 """The character-level language model: stacked LSTM layers and a softmax layer on weight arrays.
 
-Arrays as in the paper (``rpuarch.mapping.lstm_arrays``): layer k is 4h x (n_k + h + 1) with
-n_0 = vocabulary (one-hot input) and n_k = h above; the softmax layer is v x (h + 1). Each is an
-``AnalogMatrix`` (one or more tiles). The loss of a window is the cross-entropy summed over its
-time steps and averaged over the streams; the weight update of an array is the list of its
-(input, output-gradient) pairs, one per step and stream in time order, which the tiles apply as
-pulsed rank-1 updates (exact mode) or all at once (aggregated mode).
+Arrays from ``rpuarch.mapping.lstm_arrays`` (``network.bias`` and ``network.arrays``): with the
+paper's mapping layer k is 4h x (n_k + h + 1) with n_0 = vocabulary (one-hot input) and n_k = h
+above, and the softmax layer v x (h + 1). Each is an ``AnalogMatrix`` (one or more tiles, and the
+digital bias when there is one). The loss of a window is the cross-entropy summed over its time
+steps and averaged over the streams; the weight update of an array is the list of its (input,
+output-gradient) pairs, one per step and stream in time order, which the tiles apply as pulsed
+rank-1 updates (exact mode) or all at once (aggregated mode).
+
+Weights go in and out (``get_weights``/``set_weights``) in the paper's layout whatever the
+mapping: per layer one matrix with columns [x, h, 1] (the softmax [h, 1]), the last column the
+bias. So every mapping starts from the same function of the same initial draw.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..device.activity import TileActivity
-from ..mapping import NetworkMapping, lstm_arrays
+from ..mapping import ONE, ArraysMapping, BiasMapping, LogicalArray, NetworkMapping, lstm_arrays
 from .analog_matrix import AnalogMatrix, TileFactory
 from .lstm import DTYPE, LSTMLayer
 
@@ -40,6 +45,21 @@ class Gradients:
         return d.T @ x
 
 
+def paper_columns(array: LogicalArray) -> tuple[np.ndarray, int | None]:
+    """(for each column of the array its column in the paper's layout [x, h, 1], the paper column
+    of a digital bias or None)."""
+    sizes = dict(array.segments)
+    if array.digital_bias:
+        sizes[ONE] = 1
+    start, paper = 0, {}
+    for name in ("x", "h", ONE):
+        if name in sizes:
+            paper[name] = start
+            start += sizes[name]
+    index = np.concatenate([np.arange(paper[name], paper[name] + size) for name, size in array.segments])
+    return index, paper[ONE] if array.digital_bias else None
+
+
 def init_scale(hidden: int, w_min: float, w_max: float) -> float:
     """Uniform init half-width: 1/sqrt(hidden) (torch, aihwkit), but within half the weight range
     so that tiny layers do not start at the bounds."""
@@ -58,15 +78,19 @@ class CharLSTM:
         seed: np.random.SeedSequence,
         dropout: float = 0.0,
         dropout_seed: np.random.SeedSequence | None = None,
+        bias: BiasMapping = "analog",
+        arrays: ArraysMapping = "combined",
     ):
         self.vocab_size, self.hidden, self.dropout = vocab_size, hidden, dropout
-        self.mapping = NetworkMapping.build(lstm_arrays(vocab_size, hidden, layers), tile_rows, tile_cols)
+        self.mapping = NetworkMapping.build(lstm_arrays(vocab_size, hidden, layers, bias, arrays), tile_rows, tile_cols)
         seeds = seed.spawn(len(self.mapping.arrays))
         self.arrays = [AnalogMatrix(m, make_tile, s) for m, s in zip(self.mapping.arrays, seeds)]
         self.layers = [
-            LSTMLayer(array, vocab_size if k == 0 else hidden, hidden) for k, array in enumerate(self.arrays[:-1])
+            LSTMLayer(array, vocab_size if k == 0 else hidden, hidden, m.array.offset("h"), m.array.offset(ONE))
+            for k, (array, m) in enumerate(zip(self.arrays[:-1], self.mapping.arrays))
         ]
         self.softmax = self.arrays[-1]
+        self._softmax_one = self.mapping.arrays[-1].array.offset(ONE) is not None
         self.dropout_rng = np.random.default_rng(dropout_seed if dropout_seed is not None else seed.spawn(1)[0])
 
     # ------------------------------------------------------------------ state and weights
@@ -74,12 +98,30 @@ class CharLSTM:
         zeros = [np.zeros((streams, self.hidden), DTYPE) for _ in self.layers]
         return State(h=[z.copy() for z in zeros], c=zeros)
 
+    def paper_shapes(self) -> dict[str, tuple[int, int]]:
+        """Shape of each layer's matrix in the paper's layout (the bias as the last column)."""
+        return {m.array.name: (m.array.rows, m.array.cols + (m.array.digital_bias > 0)) for m in self.mapping.arrays}
+
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {a.name: a.weights for a in self.arrays}
+        """Every layer's weights and bias in the paper's layout, whatever the mapping."""
+        out = {}
+        for array, shape in zip(self.arrays, self.paper_shapes().values()):
+            index, bias_at = paper_columns(array.mapping.array)
+            w = np.empty(shape)
+            w[:, index] = array.weights
+            if bias_at is not None:
+                w[:, bias_at] = array.bias
+            out[array.name] = w
+        return out
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Set every layer from the paper's layout (``get_weights``)."""
         for array in self.arrays:
-            array.weights = weights[array.name]
+            index, bias_at = paper_columns(array.mapping.array)
+            w = weights[array.name]
+            array.weights = w[:, index]
+            if bias_at is not None:
+                array.bias = np.array(w[:, bias_at])
 
     def activity(self) -> dict[str, TileActivity]:
         return {a.name: a.activity for a in self.arrays}
@@ -100,9 +142,10 @@ class CharLSTM:
                 x = x * mask
             else:
                 masks.append(None)
-        top = np.empty((steps * streams, self.hidden + 1), DTYPE)
-        top[:, :-1] = x.reshape(steps * streams, self.hidden)
-        top[:, -1] = 1.0
+        top = np.empty((steps * streams, self.hidden + self._softmax_one), DTYPE)
+        top[:, : self.hidden] = x.reshape(steps * streams, self.hidden)
+        if self._softmax_one:
+            top[:, -1] = 1.0
         logits = self.softmax.forward(top)
         new_state = State(h=[t.h[-1].copy() for t in traces], c=[t.c[-1].copy() for t in traces])
         return traces, masks, top, logits, new_state
@@ -138,7 +181,7 @@ class CharLSTM:
         d_logits[np.arange(d_logits.shape[0]), flat_targets] -= 1.0
         d_logits /= streams
         pairs = {self.softmax.name: (top, d_logits)}
-        dh = self.softmax.backward(d_logits)[:, :-1].reshape(steps, streams, self.hidden)
+        dh = self.softmax.backward(d_logits)[:, : self.hidden].reshape(steps, streams, self.hidden)
         for k in range(len(self.layers) - 1, -1, -1):
             if masks[k] is not None:
                 dh = dh * masks[k]
@@ -147,6 +190,19 @@ class CharLSTM:
             pairs[self.layers[k].array.name] = (z.reshape(steps * streams, -1), da.reshape(steps * streams, -1))
             dh = dx
         return loss, Gradients(pairs), new_state
+
+    def dense_gradients(self, gradients: Gradients) -> dict[str, np.ndarray]:
+        """The window's gradient of every layer in the paper's layout (bias last), whatever the mapping."""
+        out = {}
+        for array, shape in zip(self.arrays, self.paper_shapes().values()):
+            index, bias_at = paper_columns(array.mapping.array)
+            x, d = gradients.pairs[array.name]
+            g = np.empty(shape)
+            g[:, index] = d.T @ x
+            if bias_at is not None:
+                g[:, bias_at] = d.sum(axis=0)
+            out[array.name] = g
+        return out
 
     def apply(self, gradients: Gradients, lr: float) -> None:
         """SGD step on every array: the tiles' (pulsed) update with the window's pairs."""

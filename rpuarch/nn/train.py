@@ -69,13 +69,14 @@ def build_networks(workload: Workload, vocab_size: int) -> dict[str, CharLSTM]:
         label: CharLSTM(
             vocab_size, net.hidden, net.layers, tile.rows, tile.cols,
             tile_factory(workload, floating_point=label == "fp"), seed,
-            dropout=net.dropout, dropout_seed=dropout_seed,
+            dropout=net.dropout, dropout_seed=dropout_seed, bias=net.bias, arrays=net.arrays,
         )
         for label, seed in (("rpu", rpu_seed), ("fp", fp_seed))
     }
     rng = np.random.default_rng(init_seed)
     scale = init_scale(net.hidden, workload.device.w_min, workload.device.w_max)
-    weights = {m.array.name: rng.uniform(-scale, scale, (m.array.rows, m.array.cols)) for m in models["rpu"].mapping.arrays}
+    # One draw per layer in the paper's layout: every mapping starts from the same function.
+    weights = {name: rng.uniform(-scale, scale, shape) for name, shape in models["rpu"].paper_shapes().items()}
     for model in models.values():
         model.set_weights(weights)
     return models
@@ -87,7 +88,7 @@ BYTES_PER_WEIGHT = 200  # both networks: RPU tile state (~72 B), twin, buffers, 
 def check_memory(workload: Workload, vocab_size: int) -> None:
     """Refuse a network whose simulation cannot fit in the memory available now."""
     net = workload.network
-    weights = sum(a.weights for a in lstm_arrays(vocab_size, net.hidden, net.layers))
+    weights = sum(a.weights for a in lstm_arrays(vocab_size, net.hidden, net.layers, net.bias, net.arrays))
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -424,6 +425,8 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
             "hidden": workload.network.hidden,
             "lstm_layers": workload.network.layers,
             "dropout": workload.network.dropout,
+            "bias": workload.network.bias,
+            "arrays": workload.network.arrays,
             "tile": {"rows": workload.tile.rows, "cols": workload.tile.cols},
             **mapping.to_dict(),
         },

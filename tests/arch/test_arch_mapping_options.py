@@ -1,0 +1,58 @@
+"""What network.bias and network.arrays cost on the chip: counted from the shared mapping."""
+
+import pytest
+
+from rpuarch.arch.baselines import window_kernels
+from rpuarch.arch.components import build_hardware
+from rpuarch.arch.network import lstm_network
+from rpuarch.arch.program import build_program
+from rpuarch.arch.rates import expected_rates
+
+from archtest_helpers import UNCONTENDED, workload
+
+
+def program(bias, arrays, hidden=8, vocab=20):
+    w = workload(chip=UNCONTENDED, tile={"rows": 64, "cols": 64})
+    hw = build_hardware(w.tile, w.chip, w.io, w.update)
+    net = lstm_network(vocab, hidden, 1, w.tile.rows, w.tile.cols, 1, 5, bias, arrays)
+    return build_program(net, hw, expected_rates(net, w.activity, w.update.desired_bl), True), hw
+
+
+def test_split_puts_w_ih_and_w_hh_on_two_tiles_and_reads_both():
+    """1 x 8 on 20 characters: lstm0 is 32 x 29 (one 64 x 64 tile), split 32 x 21 | 32 x 8 (two).
+    The forward pass then converts the 32 outputs of both tiles (twice the ADC samples) and adds
+    the two partial sums (32 more vector-unit operations); the backward pass is unchanged."""
+    (combined, hw), (split, _) = program("analog", "combined"), program("analog", "split")
+    assert combined.network.roles[0].mapping.tiles == 1 and split.network.roles[0].mapping.tiles == 2
+    assert split.tiles_of["lstm0.tile"] == 2
+    f_c, f_s = combined.works[(0, "forward")], split.works[(0, "forward")]
+    assert f_s.energy_per_pass["adc"] == pytest.approx(2 * f_c.energy_per_pass["adc"])
+    extra_ops = (f_s.energy_per_vector["vector_unit"] - f_c.energy_per_vector["vector_unit"]) / hw.tile.vector_op_J
+    assert extra_ops == pytest.approx(32)
+    assert split.works[(0, "backward")].energy_per_pass["adc"] == pytest.approx(combined.works[(0, "backward")].energy_per_pass["adc"])
+
+
+def test_digital_bias_costs_vector_unit_and_memory_not_a_column():
+    """Digital: lstm0 32 x 28 and softmax 20 x 8 (no bias column: one DAC and 32 devices fewer per
+    forward pass of lstm0); the vector unit adds 32 (lstm0) and 20 (softmax) biases per vector and
+    accumulates their gradients per update; the biases (52 words) live in the activation memory."""
+    (analog, hw), (digital, _) = program("analog", "combined"), program("digital", "combined")
+    a, d = analog.network.roles, digital.network.roles
+    assert [(r.rows, r.cols) for r in a] == [(32, 29), (20, 9)]
+    assert [(r.rows, r.cols, r.digital_bias) for r in d] == [(32, 28, 0 + 32), (20, 8, 20)]
+    assert analog.works[(0, "forward")].energy_per_pass["dac"] - digital.works[(0, "forward")].energy_per_pass["dac"] \
+        == pytest.approx(hw.tile.dac_J["forward"])
+    for index, bias in ((0, 32), (1, 20)):
+        for phase in ("forward", "update"):
+            more = digital.works[(index, phase)].energy_per_vector["vector_unit"] - analog.works[(index, phase)].energy_per_vector["vector_unit"]
+            # the update also drives one column fewer: 2 fewer operations for the max |x| and rescaling
+            assert more / hw.tile.vector_op_J == pytest.approx(bias - (2 if phase == "update" else 1))
+    word = hw.chip.word_bytes
+    assert digital.window_bytes - analog.window_bytes == pytest.approx((32 + 20) * word - 5 * (1 + 1) * word)
+
+
+@pytest.mark.parametrize("bias, arrays", [("digital", "combined"), ("analog", "split"), ("digital", "split")])
+def test_the_digital_baseline_does_not_depend_on_the_mapping(bias, arrays):
+    reference = window_kernels(program("analog", "combined")[0].network)
+    assert [(k.flops, k.bytes, k.launches) for k in window_kernels(program(bias, arrays)[0].network)] == \
+        [(k.flops, k.bytes, k.launches) for k in reference]
