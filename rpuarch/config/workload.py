@@ -94,10 +94,24 @@ class TrainingConfig(Section):
     eval_chars: int | None = field(
         None, "Evaluate valid/test loss on at most this many characters of each split.", "char", ge=100
     )
+    state: Literal["carry", "reset"] = field(
+        "carry",
+        "carry: the hidden and cell state of a stream go on from one window to the next (char-rnn);"
+        " reset: every window, in training and evaluation, starts from zero state (aihwkit's"
+        " War-and-Peace example).",
+    )
+    clip_norm: float | None = field(
+        None,
+        "Gradient clipping: when the L2 norm of the window's gradient over all weights and biases"
+        " exceeds this, every output gradient d is scaled down to that norm before the update (of both"
+        " networks); null: no clipping.",
+        gt=0,
+    )
     eval_streams: int = field(
         32,
-        "Parallel streams the valid/test text is cut into for evaluation (hidden state carried within"
-        " a stream, so only each stream's first characters are predicted from a fresh state).",
+        "Parallel streams the valid/test text is cut into for evaluation (with state carry the state"
+        " is carried within a stream, so only each stream's first characters are predicted from a"
+        " fresh state; with reset every window starts from zero).",
         "stream", ge=1, le=4096,
     )
 

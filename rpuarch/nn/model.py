@@ -92,6 +92,7 @@ class CharLSTM:
         self.softmax = self.arrays[-1]
         self._softmax_one = self.mapping.arrays[-1].array.offset(ONE) is not None
         self.dropout_rng = np.random.default_rng(dropout_seed if dropout_seed is not None else seed.spawn(1)[0])
+        self.clipped_windows = 0  # training windows whose gradient clip() scaled down
 
     # ------------------------------------------------------------------ state and weights
     def initial_state(self, streams: int) -> State:
@@ -210,8 +211,23 @@ class CharLSTM:
             x, d = gradients.pairs[array.name]
             array.update(x, d, lr)
 
-    def train_window(self, ids: np.ndarray, targets: np.ndarray, state: State, lr: float) -> tuple[float, State]:
+    def clip(self, gradients: Gradients, clip_norm: float) -> bool:
+        """Scale every output gradient d (in place) so that the L2 norm of the window's gradient over
+        all weights and biases is at most ``clip_norm`` (torch's clip_grad_norm_); True if it did."""
+        norm = float(np.sqrt(sum(np.sum(g * g) for g in self.dense_gradients(gradients).values())))
+        if not norm > clip_norm:
+            return False
+        for _, d in gradients.pairs.values():
+            d *= clip_norm / norm
+        return True
+
+    def train_window(self, ids: np.ndarray, targets: np.ndarray, state: State, lr: float,
+                     clip_norm: float | None = None) -> tuple[float, State]:
+        """One SGD step on a window (its gradient clipped to ``clip_norm`` first, if given; counted
+        in ``clipped_windows``): (summed loss, next state)."""
         loss, gradients, new_state = self.gradients(ids, targets, state)
         if np.isfinite(loss):
+            if clip_norm is not None and self.clip(gradients, clip_norm):
+                self.clipped_windows += 1
             self.apply(gradients, lr)
         return loss, new_state

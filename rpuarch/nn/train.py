@@ -211,7 +211,7 @@ def _train_epoch(
     interrupt: _Interrupt, save: Callable[[], None], out_dir: Path | None,
 ) -> None:
     """Train ``run`` from its current window to the end of the epoch (or to a Ctrl-C)."""
-    lr = workload.training.lr
+    lr, clip_norm, reset = workload.training.lr, workload.training.clip_norm, workload.training.state == "reset"
     model = run.model
     epoch = run.epochs_done
     if run.state is None:
@@ -222,7 +222,8 @@ def _train_epoch(
     chars_this_session = 0
     while run.window < windows:
         ids, targets = batches.window(run.window)
-        loss, state = model.train_window(ids, targets, run.state, lr)
+        start = model.initial_state(batches.streams) if reset else run.state
+        loss, state = model.train_window(ids, targets, start, lr, clip_norm)
         if not np.isfinite(loss):
             raise _diverged(run, epoch, run.window, loss, workload, out_dir)
         run.state = state
@@ -247,10 +248,11 @@ def evaluate(model: CharLSTM, ids: np.ndarray, workload: Workload) -> float:
     """Mean cross-entropy (nats/char) of the model on ``ids`` (no dropout; noisy analog reads)."""
     cfg = workload.training
     batches = eval_batches(ids, cfg.eval_streams, cfg.seq_length, cfg.eval_chars)
-    state = model.initial_state(batches.streams)
+    zero = model.initial_state(batches.streams)
+    state = zero
     total, count = 0.0, 0
     for x, y in eval_windows(batches):
-        loss, state = model.loss(x, y, state)
+        loss, state = model.loss(x, y, zero if cfg.state == "reset" else state)
         total += loss
         count += x.size
     return total / count
@@ -436,6 +438,9 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
             "streams": batches.streams,
             "seq_length": batches.seq_length,
             "update_mode": workload.training.update_mode,
+            "state": workload.training.state,
+            "clip_norm": workload.training.clip_norm,
+            "clipped_windows": {label: None if r.reused_from else r.model.clipped_windows for label, r in runs.items()},
             "windows_per_epoch": windows,
             "chars_per_epoch": windows * batches.chars_per_window,
             "loss": "cross-entropy summed over the steps of a window, averaged over the streams",
