@@ -52,7 +52,8 @@ COMPONENT_NAMES = {"static": "static power", "memory": "the activation memory", 
 def _workload(case: Case | None):
     raw = dict(HARDWARE, name=case.label if case else "MNIST MLP")
     if case is not None:
-        raw["network"] = {"layers": case.layers, "hidden": case.hidden, "vocab_size": case.vocab}
+        raw["network"] = {"layers": case.layers, "hidden": case.hidden, "vocab_size": case.vocab,
+                          "bias": "analog", "arrays": "combined"}  # the paper's mapping
         raw["training"] = {"streams": case.streams, "seq_length": case.seq_length}
     workload, _ = resolve(raw, "rpuarch.arch.paper_table")
     return workload

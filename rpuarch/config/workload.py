@@ -58,7 +58,7 @@ class NetworkConfig(Section):
     hidden: int = field(64, "Hidden units per LSTM layer.", "unit", ge=1, le=8192)
     dropout: float = field(0.0, "Dropout on the outputs of each LSTM layer while training.", ge=0, lt=1)
     bias: Literal["analog", "digital"] = field(
-        "analog",
+        "digital",
         "analog: each bias is a crossbar column driven by a constant 1 (the paper's mapping);"
         " digital: the vector unit adds it and trains it in floating point (aihwkit's digital_bias).",
     )

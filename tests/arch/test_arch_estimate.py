@@ -12,7 +12,8 @@ from rpuarch.errors import ConfigError
 
 from archtest_helpers import workload
 
-SMALL = {"network": {"layers": 1, "hidden": 8, "vocab_size": 20}, "training": {"streams": 2, "seq_length": 5}}
+# The paper's mapping (a bias column per array), whose shapes the tests below count with.
+SMALL = {"network": {"layers": 1, "hidden": 8, "vocab_size": 20, "bias": "analog"}, "training": {"streams": 2, "seq_length": 5}}
 ISSUE_KEYS = (
     "tiles", "area_mm2", "peak_ops_per_s", "array_cycle_s", "latency_per_char_s", "epoch_time_s",
     "energy_per_char_J", "power_W", "ops_per_s_per_W", "utilization", "breakdown",

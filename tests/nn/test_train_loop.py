@@ -72,8 +72,9 @@ def test_train_json_schema(tiny):
     v = result["data"]["vocab_size"]
     assert net["vocab_size"] == v
     assert [layer["name"] for layer in net["layers"]] == ["lstm0", "softmax"]
-    assert net["layers"][0]["logical_shape"] == [32, v + 8 + 1] and net["layers"][1]["logical_shape"] == [v, 9]
-    assert net["weights"] == 32 * (v + 9) + v * 9 and net["physical_tiles"] == 2
+    assert net["bias"] == "digital" and net["arrays"] == "combined"  # the defaults: no bias columns
+    assert net["layers"][0]["logical_shape"] == [32, v + 8] and net["layers"][1]["logical_shape"] == [v, 8]
+    assert net["weights"] == 32 * (v + 8) + v * 8 and net["digital_biases"] == 32 + v and net["physical_tiles"] == 2
     for side in ("rpu", "fp"):
         acc = result["accuracy"][side]
         assert [c["epoch"] for c in acc["curve"]] == [1, 2]
@@ -180,7 +181,7 @@ def test_arrays_larger_than_a_tile_are_split_and_train(tmp_path):
     result = run(write_workload(tmp_path), ["tile.rows=12", "tile.cols=16", "training.epochs=1"])
     v = result["data"]["vocab_size"]
     lstm0, softmax = result["network"]["layers"]
-    assert lstm0["tile_grid"] == [3, math.ceil((v + 9) / 16)] and softmax["tile_grid"] == [math.ceil(v / 12), 1]
+    assert lstm0["tile_grid"] == [3, math.ceil((v + 8) / 16)] and softmax["tile_grid"] == [math.ceil(v / 12), 1]
     assert result["network"]["physical_tiles"] == lstm0["physical_tiles"] + softmax["physical_tiles"] > 2
     # Every tile of lstm0 receives every rank-1 update of the array.
     assert result["activity"]["arrays"]["lstm0"]["updates"] == lstm0["physical_tiles"] * result["training"]["chars_per_epoch"]

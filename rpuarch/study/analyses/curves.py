@@ -1,4 +1,5 @@
-"""Loss curves of the RPU network against its floating-point twin, over seeds (study 1)."""
+"""Loss curves of the RPU network against its floating-point twin, over seeds, per condition; with
+several conditions, their RPU test losses against each other."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ...report.metrics import lookup
+from ...report.warnings import warnings_of
 from ..stats import compare, summarize
 from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save,
                      summary_facts, unigram)
@@ -17,6 +19,7 @@ HARDWARE = (
     ("hardware.energy_per_char_J", "energy per training char", "J"),
     ("hardware.power_W", "power", "W"),
     ("hardware.epoch_time_s", "epoch time (this run's training split)", "s"),
+    ("hardware.tiles", "tiles in use", ""),
 )
 
 
@@ -54,6 +57,11 @@ def analyse(run) -> Any:
         epochs = len(pts[0].report["accuracy"]["rpu"]["curve"])
         gaps = [compare([p.report["accuracy"]["rpu"]["curve"][e]["test_loss"] for p in pts],
                         [p.report["accuracy"]["fp"]["curve"][e]["test_loss"] for p in pts], seeds, seeds) for e in range(epochs)]
+        for side in ("rpu", "fp"):  # the warnings' rule: validation loss down < 1 % over the last epoch
+            unconverged = [p for p in pts if any(w["kind"] == "not_converged" and w["subject"] == side
+                                                 for w in warnings_of(p.report))]
+            facts[fact_key(c, side, "converged")] = not unconverged
+            facts[fact_key(c, side, "valid_drop_last")] = float(np.mean([_last_drop(p, side) for p in pts]))
         facts[fact_key(c, "gap_first_epoch")] = gaps[0].diff
         facts[fact_key(c, "gap_shrinks")] = abs(gaps[-1].diff) < abs(gaps[0].diff)
         res["gap_by_epoch"] = [g.to_dict() for g in gaps]
@@ -81,10 +89,37 @@ def analyse(run) -> Any:
         sections += ["Hardware estimate with the activity these runs measured (mean over seeds; 2016 tile and chip presets):", "",
                      markdown_table(["quantity", "value"], hw_rows)]
     table = markdown_table(["device", "RPU test loss", "FP test loss", "RPU - FP (p)", "RPU per seed", "FP per seed"], rows)
-    sections = ["Final test cross-entropy [nats/char], mean ± std over seeds:", "", table] + sections
+    sections = ["Final test cross-entropy [nats/char], mean ± std over seeds:", "", table] + _between(run, facts) + sections
     if uni is not None:
         sections.insert(3, f"A model of character frequencies alone scores {uni:.4f} nats/char on the test split.\n")
     return Analysis(facts, sections, plots, results)
+
+
+def _last_drop(point, side: str) -> float:
+    """Relative fall of the validation loss over the last epoch (0 with one epoch)."""
+    valid = [c["valid_loss"] for c in point.report["accuracy"][side]["curve"]]
+    return (valid[-2] - valid[-1]) / valid[-2] if len(valid) > 1 else 0.0
+
+
+def _between(run, facts: dict[str, Any]) -> list[str]:
+    """Every pair of conditions: RPU test loss of one minus the other's, paired by seed (facts
+    ``<a>_vs_<b>_diff``, ``_p``, ``_resolved``, ...); a table when there are two or more."""
+    conditions = run.study.conditions
+    rows = []
+    for a in conditions:
+        for b in conditions:
+            if a.name == b.name:
+                continue
+            pa = sorted((p for p in run.points if p.condition == a.name), key=lambda p: p.seed)
+            pb = sorted((p for p in run.points if p.condition == b.name), key=lambda p: p.seed)
+            c = compare([final(p, "rpu") for p in pa], [final(p, "rpu") for p in pb], [p.seed for p in pa], [p.seed for p in pb])
+            facts.update(comparison_facts(fact_key(a.name, "vs", b.name), c))
+            if conditions.index(a) < conditions.index(b):
+                rows.append([a.label or a.name, b.label or b.name, diff_text(c)])
+    if not rows:
+        return []
+    return ["", "RPU test loss of one condition minus another's (paired by seed):", "",
+            markdown_table(["condition", "minus", "difference (p)"], rows)]
 
 
 def _si(value, unit):
