@@ -60,6 +60,16 @@ def paper_columns(array: LogicalArray) -> tuple[np.ndarray, int | None]:
     return index, paper[ONE] if array.digital_bias else None
 
 
+def to_paper_layout(array: LogicalArray, analog: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """An array's (rows, cols) matrix and its digital bias (or None) as one matrix in the paper's layout."""
+    index, bias_at = paper_columns(array)
+    out = np.empty((array.rows, array.cols + (bias_at is not None)))
+    out[:, index] = analog
+    if bias_at is not None:
+        out[:, bias_at] = bias
+    return out
+
+
 def init_scale(hidden: int, w_min: float, w_max: float) -> float:
     """Uniform init half-width: 1/sqrt(hidden) (torch, aihwkit), but within half the weight range
     so that tiny layers do not start at the bounds."""
@@ -105,15 +115,7 @@ class CharLSTM:
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Every layer's weights and bias in the paper's layout, whatever the mapping."""
-        out = {}
-        for array, shape in zip(self.arrays, self.paper_shapes().values()):
-            index, bias_at = paper_columns(array.mapping.array)
-            w = np.empty(shape)
-            w[:, index] = array.weights
-            if bias_at is not None:
-                w[:, bias_at] = array.bias
-            out[array.name] = w
-        return out
+        return {a.name: to_paper_layout(a.mapping.array, a.weights, a.bias) for a in self.arrays}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Set every layer from the paper's layout (``get_weights``)."""
@@ -195,14 +197,9 @@ class CharLSTM:
     def dense_gradients(self, gradients: Gradients) -> dict[str, np.ndarray]:
         """The window's gradient of every layer in the paper's layout (bias last), whatever the mapping."""
         out = {}
-        for array, shape in zip(self.arrays, self.paper_shapes().values()):
-            index, bias_at = paper_columns(array.mapping.array)
+        for array in self.arrays:
             x, d = gradients.pairs[array.name]
-            g = np.empty(shape)
-            g[:, index] = d.T @ x
-            if bias_at is not None:
-                g[:, bias_at] = d.sum(axis=0)
-            out[array.name] = g
+            out[array.name] = to_paper_layout(array.mapping.array, d.T @ x, None if array.bias is None else d.sum(axis=0))
         return out
 
     def apply(self, gradients: Gradients, lr: float) -> None:
