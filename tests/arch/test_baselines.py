@@ -201,3 +201,14 @@ def test_every_baseline_constant_has_a_tagged_source(name):
     calibrated = [leaf for leaf in leaves if preset.sources[leaf].startswith("[calibrated]")]
     assert all("DeepBench" in preset.sources[leaf] for leaf in calibrated)
 
+
+def test_the_measured_speed_is_the_median_of_the_epochs():
+    from rpuarch.host import speed_of_epochs
+
+    epochs = [{"train_s": 1.0, "train_chars": 1000, "load_avg_1m": 1.0, "cpus": 2},
+              {"train_s": 4.0, "train_chars": 1000, "load_avg_1m": 6.0, "cpus": 2},  # a disturbed epoch
+              {"train_s": 1.25, "train_chars": 1000, "load_avg_1m": 1.5, "cpus": 2}]
+    summary = speed_of_epochs(epochs)
+    assert summary["chars_per_s"] == 800.0 and summary["statistic"] == "median of 3 epochs' training speeds"
+    assert summary["load_avg_1m"] == 1.5 and summary["load_avg_1m_range"] == [1.0, 6.0]
+    assert speed_of_epochs([]) is None
