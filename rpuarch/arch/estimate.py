@@ -211,8 +211,6 @@ def estimate_network(
             notes.append(f"baseline {baseline.name} skipped: {result}.")
         else:
             compared.append(result)
-            if "note" in result:
-                notes.append(result["note"])
     hw["sources"] = hardware_sources(workload, baseline_sources)
     hw["notes"] = notes
     hw["simulation"]["wall_s"] = time.perf_counter() - started

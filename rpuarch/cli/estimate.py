@@ -106,5 +106,5 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         f" Simulated {hw['simulation']['windows_simulated']} windows, {hw['simulation']['events']:,} events,"
         f" {hw['simulation']['streams_per_operation']} stream(s) per operation, {hw['simulation']['wall_s']:.2f} s."
     )
-    for note in hw["notes"]:
+    for note in hw["notes"] + [b["note"] for b in result["baselines"] if "note" in b]:
         console.print(f"[yellow]note[/]: {note}")

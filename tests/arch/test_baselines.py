@@ -180,10 +180,9 @@ def test_measured_host_states_the_load_it_was_measured_at():
     result = estimate(w, train_chars=20_000, measured_host_chars_per_s=4000.0, measured_host_conditions=conditions)
     (host,) = result["baselines"]
     assert host["measurement"]["load_avg_1m"] == 2.5 and host["epoch_time_s"] == pytest.approx(20_000 / 4000.0)
-    note = next(n for n in result["hardware"]["notes"] if n.startswith("measured host"))
-    assert "load average 2.50 on 2 CPUs" in note and "median of 3 epochs" in note
+    assert "load average 2.50 on 2 CPUs" in host["note"] and "median of 3 epochs" in host["note"]
     bare = estimate(w, train_chars=20_000, measured_host_chars_per_s=4000.0)
-    assert any("without the conditions" in n for n in bare["hardware"]["notes"])
+    assert "without the conditions" in bare["baselines"][0]["note"]
 
 
 @pytest.mark.parametrize("name", [n for n, _ in list_presets("baseline")["baseline"]])
