@@ -33,6 +33,9 @@ def analyse(run) -> Any:
     rows = []
     uni = unigram(run.points)
     facts["unigram"] = uni
+    for side in ("rpu", "fp"):
+        facts[f"{side}_converged_runs"] = sum(_converged(p, side) for p in run.points)
+        facts[f"{side}_converged_all"] = facts[f"{side}_converged_runs"] == len(run.points)
     for condition in run.study.conditions:
         pts = sorted((p for p in run.points if p.condition == condition.name), key=lambda p: p.seed)
         seeds = [p.seed for p in pts]
@@ -58,9 +61,7 @@ def analyse(run) -> Any:
         gaps = [compare([p.report["accuracy"]["rpu"]["curve"][e]["test_loss"] for p in pts],
                         [p.report["accuracy"]["fp"]["curve"][e]["test_loss"] for p in pts], seeds, seeds) for e in range(epochs)]
         for side in ("rpu", "fp"):  # the warnings' rule: validation loss down < 1 % over the last epoch
-            unconverged = [p for p in pts if any(w["kind"] == "not_converged" and w["subject"] == side
-                                                 for w in warnings_of(p.report))]
-            facts[fact_key(c, side, "converged")] = not unconverged
+            facts[fact_key(c, side, "converged")] = all(_converged(p, side) for p in pts)
             facts[fact_key(c, side, "valid_drop_last")] = float(np.mean([_last_drop(p, side) for p in pts]))
         facts[fact_key(c, "gap_first_epoch")] = gaps[0].diff
         facts[fact_key(c, "gap_shrinks")] = abs(gaps[-1].diff) < abs(gaps[0].diff)
@@ -69,8 +70,10 @@ def analyse(run) -> Any:
             values = [lookup(p.report, key) for p in pts]
             values = [v for v in values if v is not None]
             if values:
-                facts[fact_key(c, key.split(".")[-1])] = float(np.mean(values))
-                facts[fact_key(c, key.split(".")[-1], "text")] = _si(float(np.mean(values)), unit)
+                mean = float(np.mean(values))
+                mean = int(mean) if mean.is_integer() else mean  # tile counts print as counts
+                facts[fact_key(c, key.split(".")[-1])] = mean
+                facts[fact_key(c, key.split(".")[-1], "text")] = _si(mean, unit)
         baselines = {b["name"]: [] for p in pts for b in p.report.get("baselines", [])}
         for p in pts:
             for b in p.report.get("baselines", []):
@@ -93,6 +96,11 @@ def analyse(run) -> Any:
     if uni is not None:
         sections.insert(3, f"A model of character frequencies alone scores {uni:.4f} nats/char on the test split.\n")
     return Analysis(facts, sections, plots, results)
+
+
+def _converged(point, side: str) -> bool:
+    """No not_converged warning (rpuarch.report.warnings) for that network."""
+    return not any(w["kind"] == "not_converged" and w["subject"] == side for w in warnings_of(point.report))
 
 
 def _last_drop(point, side: str) -> float:
