@@ -195,6 +195,8 @@ def estimate_network(
     hw["inputs"] = {"items_per_epoch": items_per_epoch, "items_per_epoch_source": items_how, "unit": network.unit}
     hw["inference"] = _inference(network, hardware, rates)
     hw["full_tile"] = _full_tile(workload, hardware)
+    hw["chip"], hw["used"] = _chip_and_used(hardware, network, hw["full_tile"])
+    warnings = list(hardware.warnings) + _chip_warnings(hardware, hw["chip"])
 
     baselines, baseline_sources = baselines_of(workload, notes)
     compared, skipped = [], []
@@ -208,6 +210,7 @@ def estimate_network(
             compared.append(result)
     hw["sources"] = hardware_sources(workload, baseline_sources)
     hw["notes"] = notes
+    hw["warnings"] = warnings
     hw["simulation"]["wall_s"] = time.perf_counter() - started
     if trace_path is not None:
         trace = chrome_trace(steady.schedule, steady.result, f"rpuarch: {network.label}")
@@ -217,7 +220,59 @@ def estimate_network(
 
 # ----------------------------------------------------------------------------- sections
 def _static_W(hardware: Hardware, network: NetworkSpec) -> float:
-    return hardware.tile.static_W * network.tiles + hardware.chip.static_W
+    """Static power charged while the network runs: the used tiles' when unused tiles are
+    power-gated, every tile's otherwise, plus the chip's."""
+    tiles = network.tiles if hardware.chip.power_gating else hardware.chip.tiles
+    return hardware.tile.static_W * tiles + hardware.chip.static_W
+
+
+def _chip_and_used(hardware: Hardware, network: NetworkSpec, full_tile: dict) -> tuple[dict, dict]:
+    """Area, peak throughput, peak and static power of the whole chip and of the part the network
+    uses (its tiles and the chip-level parts). Peak power: every tile cycling forward, backward and
+    update back to back (the full-tile figure)."""
+    tile, chip = hardware.tile, hardware.chip
+    shared_area = sum(chip.area_mm2.values())
+
+    def part(tiles: int, gated: bool) -> dict:
+        dynamic = full_tile["power_W"] - tile.static_W
+        return {
+            "tiles": tiles,
+            "area_mm2": tiles * tile.tile_area_mm2 + shared_area,
+            "peak_ops_per_s": tiles * q.peak_ops_per_s(tile.rows, tile.cols, tile.t_int_s),
+            "peak_power_W": tiles * dynamic + (tiles if gated else chip.tiles) * tile.static_W + chip.static_W,
+            "static_power_W": (tiles if gated else chip.tiles) * tile.static_W + chip.static_W,
+        }
+
+    return part(chip.tiles, True), part(network.tiles, chip.power_gating)
+
+
+def _chip_warnings(hardware: Hardware, whole: dict) -> list[str]:
+    chip = hardware.chip
+    out = []
+    if whole["area_mm2"] > chip.reticle_limit_mm2:
+        out.append(f"the chip's {whole['area_mm2']:,.0f} mm² exceed the {chip.reticle_limit_mm2:,.0f} mm² a lithography"
+                   " field exposes (chip.reticle_limit_mm2): it cannot be made as one die.")
+    density = whole["peak_power_W"] / whole["area_mm2"]
+    if density > chip.max_power_density_W_per_mm2:
+        out.append(f"the chip's peak power density {density:.3g} W/mm² (peak {whole['peak_power_W']:.3g} W on"
+                   f" {whole['area_mm2']:,.0f} mm²) exceeds the {chip.max_power_density_W_per_mm2:g} W/mm² a package"
+                   " can cool (chip.max_power_density_W_per_mm2).")
+    return out
+
+
+def step_latency_s(program: Program, phases: tuple[str, ...]) -> float:
+    """The dependent chain of one step of one stream: each phase through every array in turn
+    (forward down the layers, backward up), then the slowest array's update."""
+    total = 0.0
+    for phase in ("forward", "backward"):
+        if phase in phases:
+            for (index, p), work in program.works.items():
+                if p == phase:
+                    total += sum(s.duration(1, 1) + s.per_pass * work.repeats for s in work.stages)
+    if "update" in phases:
+        total += max((sum(s.duration(1, 0) for s in w.stages) for (_, p), w in program.works.items() if p == "update"),
+                     default=0.0)
+    return total
 
 
 def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardware, program: Program,
@@ -238,7 +293,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     epoch_J = windows * dynamic_J + static_W * epoch_s
     power_W = window_J / period
     ops_per_item = sum(work.ops for work in program.works.values())
-    latency_per_item = period / per_window
+    time_per_item = period / per_window
 
     busy = {r: {phase: t * scale for phase, t in p.items()} for r, p in result.busy.get(w, {}).items()}
     used_tiles = network.tiles
@@ -251,6 +306,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     return {
         "tiles": used_tiles,
         "chip_tiles": chip.tiles,
+        "power_gating": chip.power_gating,
         "tile_shape": [tile.rows, tile.cols],
         "area_mm2": hardware.chip_area_mm2,
         "tile_area_mm2": tile.tile_area_mm2,
@@ -259,9 +315,9 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
             **chip.area_mm2,
         },
         "peak_ops_per_s": chip.tiles * q.peak_ops_per_s(tile.rows, tile.cols, tile.t_int_s),
-        "peak_ops_per_s_used_tiles": used_tiles * q.peak_ops_per_s(tile.rows, tile.cols, tile.t_int_s),
         "array_cycle_s": q.array_cycle_s(tile.t_int_s, hardware.converters.desired_bl, tile.t_pulse_s),
-        "latency_per_char_s": latency_per_item,
+        "time_per_char_s": time_per_item,
+        "latency_s": step_latency_s(program, PHASES),
         "window_time_s": period,
         "first_window_time_s": steady.first_window_s,
         "windows_per_epoch": windows,
@@ -273,8 +329,8 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
         "power_W": power_W,
         "static_power_W": static_W,
         "ops_per_char": ops_per_item,
-        "ops_per_s": ops_per_item / latency_per_item,
-        "ops_per_s_per_W": q.per(ops_per_item / latency_per_item, power_W),
+        "ops_per_s": ops_per_item / time_per_item,
+        "ops_per_s_per_W": q.per(ops_per_item / time_per_item, power_W),
         "utilization": _utilization(program, busy, period, network, chip.tiles),
         "breakdown": {
             "scope": f"one training window in steady state ({network.streams} streams x {network.steps} steps"
@@ -332,7 +388,7 @@ def _utilization(program: Program, busy: dict[str, dict[str, float]], period: fl
         weight = program.tiles_of[resource]
         held[component] = held.get(component, 0.0) + weight * sum(busy.get(resource, {}).values())
         capacity[component] = capacity.get(component, 0.0) + weight * units * period
-    out = {f"{c}_time": held[c] / capacity[c] for c in ("tile", "adc", "vector_unit", "bus", "memory") if c in held}
+    out = {f"{c}_time": held[c] / capacity[c] for c in ("tile", "adc", "vector_unit", "bus", "memory", "offchip") if c in held}
     out["devices"] = network.mapping.utilization
     out["chip_tiles"] = network.tiles / chip_tiles
     return out
@@ -355,7 +411,8 @@ def _inference(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayR
     static = _static_W(hardware, network) * steady.period_s
     per_window = network.items_per_window
     return {
-        "latency_per_char_s": steady.period_s / per_window,
+        "time_per_char_s": steady.period_s / per_window,
+        "latency_s": step_latency_s(program, ("forward",)),
         "energy_per_char_J": (dynamic + static) / per_window,
         "power_W": (dynamic + static) / steady.period_s,
     }

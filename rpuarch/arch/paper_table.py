@@ -95,7 +95,7 @@ def render(results: list[dict]) -> str:
         cells = [
             r["label"], r["setup"], f"{hw['mapping']['weights']:,}",
             f"{hw['tiles']} of {hw['chip_tiles']} ({100 * hw['utilization']['devices']:.2g} %)",
-            _si(hw["latency_per_char_s"], f"s/{unit}"), _si(hw["epoch_time_s"], "s"),
+            _si(hw["time_per_char_s"], f"s/{unit}"), _si(hw["epoch_time_s"], "s"),
             _si(hw["energy_per_char_J"], f"J/{unit}"), _si(hw["power_W"], "W"), _si(hw["ops_per_s_per_W"], "Ops/s/W"),
         ] + [f"{_x(by_name[n]['acceleration_factor'])}, {_x(by_name[n]['energy_ratio'])}" for n in names]
         lines.append("| " + " | ".join(cells) + " |")

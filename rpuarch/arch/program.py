@@ -7,7 +7,8 @@ strings these into a window of training; the simulation and the analytical model
 
 Resources are named ``<array>.tile``, ``<array>.adc_out`` (the ADC bank of the forward outputs,
 on the rows), ``<array>.adc_in`` (the bank of the backward outputs, on the columns),
-``<array>.vector_unit``, and the shared ``bus`` and ``memory``. The tiles of one logical array
+``<array>.vector_unit``, and the shared ``bus``, ``memory`` (on-chip activation memory, one unit per
+port) and ``offchip`` (the off-chip memory, one resource with its own bandwidth). The tiles of one logical array
 always work on the same vector, so they are one resource (their count is kept for utilisation).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import quantities as q
-from .components import Hardware
+from .components import ChipCosts, Hardware
 from .network import ArrayRole, NetworkSpec
 from .rates import ArrayRates
 
@@ -116,10 +117,34 @@ def _stored_words(role: ArrayRole) -> float:
 
 
 # ----------------------------------------------------------------------------- the program
+def memory_stages(chip: ChipCosts, bytes_: float, spill: float) -> tuple[list[Stage], dict[str, float]]:
+    """Moving ``bytes_`` of activations: the on-chip part through a memory port, the spilled part
+    through the off-chip memory, a resource of its own (its bandwidth is not multiplied by ports)."""
+    stages, energy = [], {}
+    for resource, share, rate, joules in (("memory", 1.0 - spill, chip.memory_bytes_per_s, chip.memory_byte_J),
+                                          ("offchip", spill, chip.offchip_bytes_per_s, chip.offchip_byte_J)):
+        if share > 0:
+            stages.append(Stage(resource, per_vector=bytes_ * share / rate))
+            energy[resource] = bytes_ * share * joules
+    return stages, energy
+
+
+def partial_sums(chip: ChipCosts, words: int) -> tuple[list[Stage], dict[str, float]]:
+    """The partial sums of a split array sent over the bus to the tile that adds them (per pass)."""
+    if words <= 0:
+        return [], {}
+    seconds, joules = chip.bus_cost(words, chip.partial_sum_bytes)
+    return [Stage("bus", per_pass=seconds)], {"bus": joules}
+
+
 def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayRates],
                   training: bool = True, footprint_steps: int | None = None) -> Program:
     """The work of every array and phase. ``footprint_steps``: the window length whose activations
-    the memory must hold (default the network's; a shortened simulated window keeps the full one's)."""
+    the memory must hold (default the network's; a shortened simulated window keeps the full one's).
+
+    Training stores the forward pass's activations for back-propagation as a phase of its own
+    (``store``): it takes memory bandwidth and energy, but nothing in the forward pass waits for it.
+    """
     tile, chip = hardware.tile, hardware.chip
     roles = network.roles
     word = chip.word_bytes
@@ -136,8 +161,8 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         )
 
     works: dict[tuple[int, str], Work] = {}
-    capacities: dict[str, int] = {"bus": chip.bus_links, "memory": chip.memory_ports}
-    tiles_of: dict[str, int] = {"bus": 1, "memory": 1}
+    capacities: dict[str, int] = {"bus": chip.bus_links, "memory": chip.memory_ports, "offchip": 1}
+    tiles_of: dict[str, int] = {"bus": 1, "memory": 1, "offchip": 1}
     for index, role in enumerate(roles):
         m = role.mapping
         blocks = m.blocks
@@ -151,20 +176,19 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         max_block_cols = max(b.shape[1] for b in blocks)
         devices = sum(b.shape[0] * b.shape[1] for b in blocks)
         vu_rate = tile.vector_ops_per_s * m.tiles
+        conduction = devices * tile.device_read_J * r.input_fraction
 
-        # ---- forward: drive cols lines of each row band, read rows lines of each column band
+        # ---- forward: drive cols lines of each row band, read rows lines of each column band,
+        # send the column bands' partial sums to the tile that adds them
         ops_f = _vector_ops(role, "forward", m.grid, r)
-        stored = _stored_words(role) * word
-        mem_s, mem_J = chip.memory_cost(stored, spill)
+        psum_stages, psum_J = partial_sums(chip, (col_bands - 1) * role.rows)
         stages = [
             Stage(f"{name}.tile", per_pass=tile.t_int_s),
             Stage(f"{name}.adc_out", per_pass=q.adc_time_s(max_block_rows, tile.lines_per_adc, tile.adc_sample_rate)),
+            *psum_stages,
             Stage(f"{name}.vector_unit", per_vector=ops_f / vu_rate),
         ]
         energy_vec = {"vector_unit": ops_f * tile.vector_op_J}
-        if training:
-            stages.append(Stage("memory", per_vector=mem_s))
-            energy_vec["memory"] = mem_J
         if network.consumers(index):
             words = role.hidden if role.cell == "lstm" else role.rows
             bus_s, bus_J = chip.bus_cost(words)
@@ -172,33 +196,41 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
             energy_vec["bus"] = bus_J
         energy_pass = {
             "dac": row_bands * role.cols * tile.dac_J["forward"],
-            "array_read": devices * tile.device_read_J
-            + row_bands * role.cols * tile.line_charge_J(tile.rows, tile.read_voltage_V),
-            "integrator": col_bands * role.rows * tile.integrator_J,
+            "array_read": conduction + row_bands * role.cols * tile.line_charge_J(tile.rows, tile.read_voltage_V),
+            "integrator": sum(b.shape[0] * tile.integrator_J(b.shape[1], r.input_fraction) for b in blocks),
             "adc": col_bands * role.rows * tile.adc_J["forward"],
         }
+        for component, joules in psum_J.items():
+            energy_pass[component] = energy_pass.get(component, 0.0) + joules
         works[(index, "forward")] = Work(index, "forward", tuple(stages), energy_vec, energy_pass,
                                          r.bm_repeats, 2.0 * role.rows * role.cols)
         if not training:
             continue
 
+        # ---- store: the forward's activations kept for back-propagation (off the critical path)
+        stored = _stored_words(role) * word
+        mem_stages, mem_J = memory_stages(chip, stored, spill)
+        works[(index, "store")] = Work(index, "forward", tuple(mem_stages), mem_J, {}, 0.0, 0.0)
+
         # ---- backward: memory (read activations, write errors), deltas, read through W^T
         ops_b = _vector_ops(role, "backward", m.grid, r)
-        mem_s, mem_J = chip.memory_cost(stored + role.rows * word, spill)
-        stages = [Stage("memory", per_vector=mem_s), Stage(f"{name}.vector_unit", per_vector=ops_b / vu_rate)]
-        energy_vec = {"memory": mem_J, "vector_unit": ops_b * tile.vector_op_J}
+        mem_stages, mem_J = memory_stages(chip, stored + role.rows * word, spill)
+        stages = [*mem_stages, Stage(f"{name}.vector_unit", per_vector=ops_b / vu_rate)]
+        energy_vec = {**mem_J, "vector_unit": ops_b * tile.vector_op_J}
         energy_pass = {}
         if role.backward_mvm:
+            psum_stages, psum_J = partial_sums(chip, (row_bands - 1) * role.cols)
             stages += [
                 Stage(f"{name}.tile", per_pass=tile.t_int_s),
                 Stage(f"{name}.adc_in", per_pass=q.adc_time_s(max_block_cols, tile.lines_per_adc, tile.adc_sample_rate)),
+                *psum_stages,
             ]
             energy_pass = {
                 "dac": col_bands * role.rows * tile.dac_J["backward"],
-                "array_read": devices * tile.device_read_J
-                + col_bands * role.rows * tile.line_charge_J(tile.cols, tile.read_voltage_V),
-                "integrator": row_bands * role.cols * tile.integrator_J,
+                "array_read": conduction + col_bands * role.rows * tile.line_charge_J(tile.cols, tile.read_voltage_V),
+                "integrator": sum(b.shape[1] * tile.integrator_J(b.shape[0], r.input_fraction) for b in blocks),
                 "adc": row_bands * role.cols * tile.adc_J["backward"],
+                **psum_J,
             }
             if role.source is not None:
                 source = roles[role.source]
@@ -211,18 +243,18 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
 
         # ---- update: read x and d, translate to pulse trains, pulse the array
         ops_u = _vector_ops(role, "update", m.grid, r)
-        mem_s, mem_J = chip.memory_cost((role.rows + role.cols) * word, spill)
+        mem_stages, mem_J = memory_stages(chip, (role.rows + role.cols) * word, spill)
         x_lines = row_bands * role.cols
         d_lines = col_bands * role.rows
         pulses_x = r.x_pulse_fraction * r.bl * x_lines
         pulses_d = r.d_pulse_fraction * r.bl * d_lines
         stages = (
-            Stage("memory", per_vector=mem_s),
+            *mem_stages,
             Stage(f"{name}.vector_unit", per_vector=ops_u / vu_rate),
             Stage(f"{name}.tile", per_vector=q.update_time_s(r.bl, tile.t_pulse_s)),
         )
         energy_vec = {
-            "memory": mem_J,
+            **mem_J,
             "vector_unit": ops_u * tile.vector_op_J,
             "pulse_generation": (x_lines + d_lines) * r.bl * tile.slot_J,
             "array_update": pulses_x * tile.pulse_J(tile.rows) + pulses_d * tile.pulse_J(tile.cols)

@@ -2,7 +2,8 @@
 
 Training, one window of ``steps`` time steps over ``streams`` streams:
 - forward: array a at step t (for a group of streams) waits for its source array at t and, when
-  recurrent, for itself at t-1;
+  recurrent, for itself at t-1; storing its activations for back-propagation follows it, and
+  nothing but its backward waits for the store;
 - backward (BPTT, in reverse): array a at t waits for its own forward at t, for the arrays it
   feeds at t (their errors) and, when recurrent, for itself at t+1;
 - update: once all of an array's backward products of the window are done (the weights must not
@@ -25,6 +26,8 @@ from .program import Program, Work
 # Operations per simulated window above which streams are grouped (keeps an estimate well under
 # a second: SimPy handles ~100k stage events per second here).
 OPS_PER_WINDOW = {"training": 4000, "inference": 1500}
+# Operations per array and step: forward, store, backward, update (training); forward (inference).
+OPS_PER_STEP = {"training": 4, "inference": 1}
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,16 @@ class Schedule:
         return [op for op in self.ops if op.window == window]
 
 
+def ops_per_step(training: bool) -> int:
+    return OPS_PER_STEP["training" if training else "inference"]
+
+
 def chunk_sizes(streams: int, steps: int, arrays: int, training: bool, chunks: int | None = None,
                 budget: int | None = None) -> tuple[int, ...]:
     """Near-equal groups of streams; as many groups as the event budget allows (at most one per stream)."""
     if chunks is None:
         budget = budget or OPS_PER_WINDOW["training" if training else "inference"]
-        chunks = max(1, budget // max(1, (3 if training else 1) * arrays * steps))
+        chunks = max(1, budget // max(1, ops_per_step(training) * arrays * steps))
     chunks = max(1, min(streams, chunks))
     edges = [round(i * streams / chunks) for i in range(chunks + 1)]
     return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
@@ -97,6 +104,7 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
     previous_forward: dict[tuple[int, int], int] = {}  # (array, chunk) -> last forward op (inference carry)
     for w in range(windows):
         forward: dict[tuple[int, int, int], int] = {}
+        stored: dict[tuple[int, int, int], int] = {}
         done_vectors = [0] * n_arrays
         done_extra = [0] * n_arrays
         for t in range(steps):
@@ -118,6 +126,9 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
                     extra = math.floor(done_vectors[a] * work.repeats + 0.5) - done_extra[a]
                     done_extra[a] += extra
                     forward[(a, t, j)] = add(work, a, "forward", w, t, j, size, size + extra, deps)
+                    if training:
+                        stored[(a, t, j)] = add(program.works[(a, "store")], a, "forward", w, t, j, size, 0,
+                                                [forward[(a, t, j)]])
         if not training:
             for a in range(n_arrays):
                 for j in range(len(sizes)):
@@ -130,7 +141,7 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
                 role = network.roles[a]
                 work = program.works[(a, "backward")]
                 for j, size in enumerate(sizes):
-                    deps = [forward[(a, t, j)]]
+                    deps = [stored[(a, t, j)]]
                     deps += [backward[(c, t, j)] for c in network.consumers(a)]
                     if role.recurrent and t < steps - 1:
                         deps.append(backward[(a, t + 1, j)])

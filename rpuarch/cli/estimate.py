@@ -54,17 +54,22 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
     chip.add_column(justify="right")
     rows = [
         ("tiles used / on the chip", f"{hw['tiles']} / {hw['chip_tiles']} of {hw['tile_shape'][0]} x {hw['tile_shape'][1]}"),
-        ("chip area", si(hw["area_mm2"], "mm²")),
-        ("peak throughput (all tiles)", si(hw["peak_ops_per_s"], "Ops/s")),
+        ("area: chip / used part", f"{si(hw['chip']['area_mm2'], 'mm²')} / {si(hw['used']['area_mm2'], 'mm²')}"),
+        ("peak throughput: chip / used", f"{si(hw['chip']['peak_ops_per_s'], 'Ops/s')} / {si(hw['used']['peak_ops_per_s'], 'Ops/s')}"),
+        ("peak power: chip / used", f"{si(hw['chip']['peak_power_W'], 'W')} / {si(hw['used']['peak_power_W'], 'W')}"),
+        ("static power: chip / charged", f"{si(hw['chip']['static_power_W'], 'W')} / {si(hw['used']['static_power_W'], 'W')}"
+                                         + (" (unused tiles power-gated)" if hw["power_gating"] else "")),
         ("array cycle 2 t_int + 4 BL t_pulse", si(hw["array_cycle_s"], "s")),
-        (f"latency per training {unit}", si(hw["latency_per_char_s"], "s")),
+        (f"time per training {unit} (throughput)", si(hw["time_per_char_s"], "s")),
+        ("latency of one training step", si(hw["latency_s"], "s")),
         (f"epoch ({hw['items_per_epoch']:,} {unit}s, {hw['windows_per_epoch']:,} windows)", si(hw["epoch_time_s"], "s")),
         (f"energy per training {unit}", si(hw["energy_per_char_J"], "J")),
         ("power (training)", si(hw["power_W"], "W")),
         ("efficiency (training)", si(hw["ops_per_s_per_W"], "Ops/s/W")),
         ("full tile, paper-style", f"{si(hw['full_tile']['ops_per_s'], 'Ops/s')} at {si(hw['full_tile']['power_W'], 'W')}"
                                    f" = {si(hw['full_tile']['ops_per_s_per_W'], 'Ops/s/W')}"),
-        (f"inference latency per {unit}", si(hw["inference"]["latency_per_char_s"], "s")),
+        (f"inference: time per {unit} / latency of one step",
+         f"{si(hw['inference']['time_per_char_s'], 's')} / {si(hw['inference']['latency_s'], 's')}"),
         ("activity", f"{hw['activity']['source']} (measured by training, or the workload's expected activity)"),
     ]
     for label, value in rows:
@@ -101,5 +106,7 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         f" Simulated {hw['simulation']['windows_simulated']} windows, {hw['simulation']['events']:,} events,"
         f" {hw['simulation']['streams_per_operation']} stream(s) per operation, {hw['simulation']['wall_s']:.2f} s."
     )
+    for warning in hw["warnings"]:
+        console.print(f"[bold red]warning[/]: {warning}")
     for note in hw["notes"]:
         console.print(f"[yellow]note[/]: {note}")

@@ -27,9 +27,14 @@ class ArraySpec(Section):
     r_min_MOhm: float = field(5.0, "Lowest device resistance of the programmable range (g_max).", "MOhm", gt=0)
     r_max_MOhm: float = field(25.0, "Highest device resistance of the programmable range (g_min).", "MOhm", gt=0)
     read_voltage_V: float = field(1.0, "Full-scale input voltage on a line during an analog read.", "V", gt=0, le=10)
-    update_voltage_V: float = field(
-        1.0, "Amplitude of an update pulse; a device between two coinciding pulses sees it, a half-selected one half.",
+    threshold_voltage_V: float = field(
+        1.5, "Voltage above which a device changes its conductance; reads and half-selected devices must stay below it.",
         "V", gt=0, le=10,
+    )
+    update_voltage_V: float = field(
+        2.0, "Voltage across a device between two coinciding update pulses (each line carries half of it, so a"
+        " half-selected device sees update_voltage_V / 2).",
+        "V", gt=0, le=20,
     )
     cell_area_um2: float = field(0.04, "Area of one cross-point cell (pitch squared).", "um^2", gt=0)
     wire_capacitance_fF_per_um: float = field(
@@ -44,6 +49,13 @@ class ArraySpec(Section):
     def _range_ordered(self) -> ArraySpec:
         if not self.r_min_MOhm < self.r_max_MOhm:
             raise ValueError(f"r_min_MOhm ({self.r_min_MOhm}) must be below r_max_MOhm ({self.r_max_MOhm})")
+        read, threshold, update = self.read_voltage_V, self.threshold_voltage_V, self.update_voltage_V
+        if not read < threshold < update or not update / 2 < threshold:
+            raise ValueError(
+                f"the voltages must order as read_voltage_V < threshold_voltage_V < update_voltage_V with"
+                f" update_voltage_V / 2 < threshold_voltage_V (reads and half-selected devices must not switch,"
+                f" coinciding pulses must); got read {read:g} V, threshold {threshold:g} V, update {update:g} V"
+            )
         return self
 
 
@@ -65,15 +77,23 @@ class ADCSpec(Section):
     area_um2: float = field(3000.0, "Area of one ADC.", "um^2", ge=0)
     aperture_jitter_fs: float = field(
         100.0,
-        "RMS sampling-clock jitter of the best converters; bounds the sample rate to 1/(2 pi 2**bits jitter).",
+        "RMS sampling-clock jitter; a warning when it limits the SNR below the bits' at the held signal's frequency.",
         "fs", gt=0,
     )
 
 
 class IntegratorSpec(Section):
-    """The op-amp integrator on every line, holding the result for its ADC (sample and hold)."""
+    """The op-amp integrator on every line, holding the result for its ADC (sample and hold).
 
-    power_uW: float = field(10.0, "Power of one integrator while it integrates (t_int per pass).", "uW", ge=0)
+    Per pass it draws its bias for t_int and supplies the charge the line's devices deliver, from
+    its supply: E = bias_power_uW * t_int + Q * supply_voltage_V, with Q the line's current (every
+    device on it at the mean input) times t_int.
+    """
+
+    bias_power_uW: float = field(10.0, "Bias power of one integrator while it integrates (t_int per pass).", "uW", ge=0)
+    supply_voltage_V: float = field(
+        1.0, "Supply from which the integrator sinks the charge the devices deliver.", "V", gt=0, le=10
+    )
     area_um2: float = field(500.0, "Area of one integrator with its capacitor.", "um^2", ge=0)
 
 
@@ -119,10 +139,14 @@ class BusSpec(Section):
     """The on-chip network carrying activations and errors between the tiles of different layers."""
 
     links: int = field(16, "Transfers that can be under way at once.", "link", ge=1)
-    bandwidth_GBps: float = field(90.0, "Bandwidth of one link.", "GB/s", gt=0)
+    bandwidth_GBps: float = field(102.4, "Bandwidth of one link.", "GB/s", gt=0)
     hop_latency_ns: float = field(2.0, "Fixed latency of one transfer.", "ns", ge=0)
     energy_pJ_per_bit: float = field(0.5, "Energy to move one bit between tiles.", "pJ", ge=0)
     word_bits: int = field(16, "Width of an activation or error word on the bus and in memory.", "bit", ge=1, le=64)
+    partial_sum_bits: int = field(
+        32, "Width of a partial sum sent from a tile to the tile that adds the partial sums of a split array.",
+        "bit", ge=1, le=64,
+    )
     area_mm2: float = field(10.0, "Area of the network, its routers and the chip's I/O.", "mm^2", ge=0)
 
 
@@ -132,7 +156,13 @@ class MemorySpec(Section):
     capacity_MB: float = field(32.0, "On-chip capacity; a window needing more spills the rest off chip.", "MB", ge=0)
     ports: int = field(4, "Accesses that can be under way at once.", "port", ge=1)
     bandwidth_GBps: float = field(256.0, "Bandwidth of one on-chip port.", "GB/s", gt=0)
-    energy_pJ_per_byte: float = field(5.0, "Energy to write or read one byte on chip.", "pJ", ge=0)
+    energy_pJ_per_byte: float | None = field(
+        None,
+        "Energy to write or read one byte on chip; null: from the CACTI table of models/components/sram/ at"
+        " node_nm and capacity_MB (energy per access grows with capacity).",
+        "pJ", ge=0,
+    )
+    node_nm: int = field(22, "Technology node of the on-chip memory (selects the CACTI table).", "nm", ge=1)
     offchip_bandwidth_GBps: float = field(100.0, "Bandwidth to off-chip memory (for spilled bytes).", "GB/s", gt=0)
     offchip_energy_pJ_per_byte: float = field(160.0, "Energy to write or read one byte off chip.", "pJ", ge=0)
     area_mm2_per_MB: float = field(1.0, "Area of on-chip memory per megabyte.", "mm^2/MB", ge=0)
@@ -144,6 +174,15 @@ class ChipConfig(Section):
     preset: str | None = field(None, "Preset under models/chips/ this chip started from.")
     tiles: int = field(100, "Number of physical tiles on the chip.", "tile", ge=1)
     static_power_W: float = field(1.0, "Always-on power of control, clocks and I/O.", "W", ge=0)
+    power_gating: bool = field(
+        True, "Unused tiles are power-gated (no static power); false: every tile of the chip leaks."
+    )
+    reticle_limit_mm2: float = field(
+        858.0, "Largest die a lithography scanner exposes in one field; a larger chip gets a warning.", "mm^2", gt=0
+    )
+    max_power_density_W_per_mm2: float = field(
+        1.0, "Power density a package can cool; a chip whose peak power exceeds it gets a warning.", "W/mm^2", gt=0
+    )
     bus: BusSpec = field(BusSpec(), "On-chip network between tiles.")
     memory: MemorySpec = field(MemorySpec(), "Activation memory for back-propagation through time.")
 

@@ -31,7 +31,7 @@ SWEEP_SCHEMA = "rpuarch.sweep/1"
 # The headline metrics of the results table and plot (with every acceleration factor); all are in sweep.csv.
 TABLE_METRICS = {
     "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "hardware.tiles", "hardware.area_mm2",
-    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+    "hardware.time_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
 }
 
 

@@ -49,7 +49,7 @@ def test_estimate_writes_json_and_a_valid_trace(workload_file, tmp_path, capsys)
     ("chip.tiles=0", "chip.tiles"),
     ("tile.adc.energy_pJ=-1", "tile.adc.energy_pJ"),
     ("chip.memory.energy_pJ_per_byte=-0.5", "chip.memory.energy_pJ_per_byte"),
-    ("io.forward.out_bits=16", "tile.adc.sample_rate_MSps"),
+    ("tile.array.update_voltage_V=0.9", "tile.array"),
     ("tile.rows=16", "chip.tiles"),
     ("network.vocab_size=null", "network.vocab_size"),
 ])

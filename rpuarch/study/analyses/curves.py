@@ -13,7 +13,7 @@ from .common import (comparison_facts, diff_text, fact_key, final, markdown_tabl
                      summary_facts, unigram)
 
 HARDWARE = (
-    ("hardware.latency_per_char_s", "latency per training char", "s"),
+    ("hardware.time_per_char_s", "time per training char", "s"),
     ("hardware.energy_per_char_J", "energy per training char", "J"),
     ("hardware.power_W", "power", "W"),
     ("hardware.epoch_time_s", "epoch time (this run's training split)", "s"),
