@@ -33,17 +33,33 @@ DEFAULT_BASELINES = ("xeon-e5-2699v4", "v100", "h100", "measured-host")
 
 
 # ----------------------------------------------------------------------------- inputs
-def vocab_of(workload: Workload, vocab_size: int | None, source: str) -> int:
-    if vocab_size is not None:
-        return int(vocab_size)
-    if workload.network.vocab_size is not None:
-        return workload.network.vocab_size
-    raise ConfigError(
-        source, "network.vocab_size",
-        "a hardware estimate without training needs the vocabulary size (the softmax layer's rows);"
-        " it is not read from the corpus.",
-        "an integer >= 2, e.g. --set network.vocab_size=101 (Linux corpus) or 87 (War and Peace)",
-    )
+def vocab_and_chars(workload: Workload, vocab_size: int | None, train_chars: int | None,
+                    source: str) -> tuple[int, int, str]:
+    """(vocabulary size, characters of the training split, how they were found).
+
+    Given (by training) they are used as they are. Otherwise the vocabulary is
+    ``network.vocab_size`` when the workload gives one, else read from the corpus as training reads
+    it (the characters of the training split; that also gives the split's exact size).
+    """
+    if vocab_size is None and workload.network.vocab_size is None:
+        from ..nn.corpus import read_corpus
+        from ..nn.data import split_corpus
+
+        try:
+            data = split_corpus(read_corpus(workload.dataset), workload.dataset)
+        except UserError as error:
+            raise ConfigError(
+                source, "network.vocab_size",
+                f"the estimate needs the vocabulary size (the softmax layer's rows) and the corpus cannot be read: {error}",
+                "a readable dataset, or an integer >= 2, e.g. --set network.vocab_size=101 (Linux corpus) or 87 (War and Peace)",
+            ) from None
+        chars = int(data.splits["train"].size)
+        if train_chars is not None:
+            chars = int(train_chars)
+        return data.vocab.size, chars, "the corpus, read as training reads it (vocabulary and training split)"
+    vocab = int(vocab_size) if vocab_size is not None else int(workload.network.vocab_size)
+    chars, how = train_chars_of(workload, train_chars, source)
+    return vocab, chars, how
 
 
 def train_chars_of(workload: Workload, train_chars: int | None, source: str) -> tuple[int, str]:
@@ -132,16 +148,16 @@ def estimate(
 
     ``activity``: train.json's activity (TileActivity totals plus ``arrays.<name>``) when training
     measured it; else the workload's expected ``activity`` section is used. ``vocab_size``,
-    ``train_chars``: from training when known. ``measured_host_chars_per_s``: the floating-point
+    ``train_chars``: from training when known; else ``network.vocab_size`` (with the split's size
+    estimated from the dataset's size on disk), else both read from the corpus. ``measured_host_chars_per_s``: the floating-point
     twin's speed for the measured-host baseline. ``trace_path``: write the Chrome trace there.
     ``source`` names the workload in error messages.
     """
-    vocab = vocab_of(workload, vocab_size, source)
+    vocab, chars, chars_how = vocab_and_chars(workload, vocab_size, train_chars, source)
     t = workload.training
     network = lstm_network(vocab, workload.network.hidden, workload.network.layers, workload.tile.rows,
                            workload.tile.cols, t.streams, t.seq_length)
     check_fits(network, workload.chip.tiles, source)
-    chars, chars_how = train_chars_of(workload, train_chars, source)
     out = estimate_network(workload, network, chars, chars_how, activity, measured_host_chars_per_s,
                            trace_path, source)
     out["hardware"]["inputs"]["vocab_size"] = vocab

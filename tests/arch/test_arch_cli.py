@@ -1,6 +1,7 @@
 """``rpuarch estimate``: outputs on success, exit status 2 and nothing written on bad hardware."""
 
 import json
+from pathlib import Path
 from collections import defaultdict
 
 import pytest
@@ -55,10 +56,19 @@ def test_estimate_writes_json_and_a_valid_trace(workload_file, tmp_path, capsys)
 ])
 def test_bad_hardware_exits_2_and_writes_nothing(workload_file, tmp_path, capsys, override, field):
     out, trace = tmp_path / "estimate.json", tmp_path / "trace.json"
-    extra = ["--set", "chip.tiles=3"] if override == "tile.rows=16" else []
+    extra = {"tile.rows=16": ["--set", "chip.tiles=3"],  # no vocabulary and no corpus to read it from:
+             "network.vocab_size=null": ["--set", "dataset.name=null", "--set", f"dataset.path={tmp_path / 'gone.txt'}"]}
+    extra = extra.get(override, [])
     status = main(["estimate", str(workload_file), "--set", override, *extra, "--json", str(out), "--trace", str(trace)])
     assert status == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
     assert not out.exists() and not trace.exists()
     assert list(tmp_path.iterdir()) == [workload_file]
+
+
+@pytest.mark.skipif(not Path("/usr/include/linux").is_dir(), reason="the quickstart reads the installed kernel headers")
+def test_estimate_without_arguments_estimates_the_quickstart(capsys):
+    assert main(["estimate"]) == 0
+    printed = capsys.readouterr().out
+    assert "quickstart: the chip" in printed and "acceleration factor" in printed

@@ -82,12 +82,29 @@ def test_measured_activity_replaces_the_expected_one():
     assert repeating["time_per_char_s"] > measured["time_per_char_s"]
 
 
-def test_vocabulary_is_required_without_training():
-    w = workload(network={"layers": 1, "hidden": 8}, training={"streams": 2, "seq_length": 5})
+def test_vocabulary_from_the_corpus_as_training_reads_it(tmp_path):
+    from rpuarch.nn.corpus import read_corpus
+    from rpuarch.nn.data import split_corpus
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 100 + "XYZ")
+    w = workload(dataset={"path": str(corpus)}, network={"layers": 1, "hidden": 8},
+                 training={"streams": 2, "seq_length": 5})
+    data = split_corpus(read_corpus(w.dataset), w.dataset)
+    hw = estimate(w)["hardware"]
+    # The training split's symbols (X, Y and Z are only in the test split: one unknown symbol more).
+    assert hw["inputs"]["vocab_size"] == data.vocab.size == 29
+    assert hw["inputs"]["items_per_epoch"] == data.splits["train"].size
+    # network.vocab_size is used when given (no corpus read), training's own count above all.
+    given = workload(dataset={"path": str(corpus)}, network={"layers": 1, "hidden": 8, "vocab_size": 40},
+                     training={"streams": 2, "seq_length": 5})
+    assert estimate(given)["hardware"]["inputs"]["vocab_size"] == 40
+    assert estimate(given, vocab_size=20, train_chars=100)["hardware"]["inputs"]["vocab_size"] == 20
+    # No corpus and no vocab_size: a clear error naming the field.
+    missing = workload(dataset={"path": str(tmp_path / "gone.txt")}, network={"layers": 1, "hidden": 8})
     with pytest.raises(ConfigError) as info:
-        estimate(w, train_chars=100)
-    assert info.value.field == "network.vocab_size"
-    assert estimate(w, vocab_size=20, train_chars=100)["hardware"]["inputs"]["vocab_size"] == 20
+        estimate(missing)
+    assert info.value.field == "network.vocab_size" and "gone.txt" in info.value.problem
 
 
 def test_network_that_does_not_fit_says_how_many_tiles():
