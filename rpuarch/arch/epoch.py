@@ -79,7 +79,7 @@ def steady_state(program: Program, chunks: int | None = None, record: bool = Fal
     training = program.training
     budget = ops_budget or OPS_PER_WINDOW["training" if training else "inference"]
     per_step = ops_per_step(training) * len(program.network.roles)
-    steps, streams = program.network.steps, program.network.streams
+    steps, streams = program.network.steps, program.network.streams_per_replica
     floor = min(streams, MIN_GROUPS)
     groups = chunks or min(streams, max(budget // (per_step * steps), floor))
     if chunks is not None or per_step * steps * groups <= budget:

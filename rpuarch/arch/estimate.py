@@ -24,7 +24,7 @@ from .baselines import baseline_estimate
 from .components import Hardware, build_hardware
 from .des import busy_by_component
 from .epoch import SteadyState, steady_state
-from .network import ArrayRole, NetworkSpec, check_fits, lstm_network
+from .network import ArrayRole, NetworkSpec, check_fits, lstm_network, replicated
 from .program import PHASES, Program, build_program, component_of
 from .rates import ArrayRates, expected_rates, measured_rates
 from .trace import chrome_trace
@@ -178,8 +178,13 @@ def estimate_network(
     tile, chip, converters, update and baselines."""
     started = time.perf_counter()
     check_fits(network, workload.chip.tiles, source)
+    network = replicated(network, workload.chip.tiles, workload.chip.replicate)
     hardware = build_hardware(workload.tile, workload.chip, workload.io, workload.update, source)
     notes = list(hardware.notes)
+    if network.replicas > 1:
+        notes.append(f"{network.replicas} copies of the network on {network.tiles_used} of the {workload.chip.tiles}"
+                     f" tiles (chip.replicate), each serving up to {network.streams_per_replica} of the"
+                     f" {network.streams} streams; in training every copy applies every stream's updates.")
     desired_bl = workload.update.desired_bl
 
     if has_counters(activity):
@@ -238,7 +243,7 @@ def estimate_network(
 def _static_W(hardware: Hardware, network: NetworkSpec) -> float:
     """Static power charged while the network runs: the used tiles' when unused tiles are
     power-gated, every tile's otherwise, plus the chip's."""
-    tiles = network.tiles if hardware.chip.power_gating else hardware.chip.tiles
+    tiles = network.tiles_used if hardware.chip.power_gating else hardware.chip.tiles
     return hardware.tile.static_W * tiles + hardware.chip.static_W
 
 
@@ -259,7 +264,7 @@ def _chip_and_used(hardware: Hardware, network: NetworkSpec, full_tile: dict) ->
             "static_power_W": (tiles if gated else chip.tiles) * tile.static_W + chip.static_W,
         }
 
-    return part(chip.tiles, True), part(network.tiles, chip.power_gating)
+    return part(chip.tiles, True), part(network.tiles_used, chip.power_gating)
 
 
 def _chip_warnings(hardware: Hardware, whole: dict) -> list[str]:
@@ -301,7 +306,8 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     static_W = _static_W(hardware, network)
 
     scale = steady.scale  # > 1 when shortened windows were simulated and extrapolated
-    window_energy = {c: {phase: j * scale for phase, j in p.items()} for c, p in result.energy.get(w, {}).items()}
+    copies = network.replicas  # the simulation follows one copy; every copy spends the same energy
+    window_energy = {c: {phase: j * scale * copies for phase, j in p.items()} for c, p in result.energy.get(w, {}).items()}
     dynamic_J = sum(sum(p.values()) for p in window_energy.values())
     window_energy["static"] = {"window": static_W * period}
     window_J = dynamic_J + static_W * period
@@ -312,7 +318,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     time_per_item = period / per_window
 
     busy = {r: {phase: t * scale for phase, t in p.items()} for r, p in result.busy.get(w, {}).items()}
-    used_tiles = network.tiles
+    used_tiles = network.tiles_used
     bd = bounds(schedule, 0)
     first_window = steady.window_ends[0]  # of the simulated window, comparable with its bounds
     wait0 = result.wait.get(0, {})
@@ -322,6 +328,7 @@ def _hardware_section(workload: Workload, network: NetworkSpec, hardware: Hardwa
     return {
         "tiles": used_tiles,
         "chip_tiles": chip.tiles,
+        "replicas": network.replicas,
         "power_gating": chip.power_gating,
         "tile_shape": [tile.rows, tile.cols],
         "area_mm2": hardware.chip_area_mm2,
@@ -406,7 +413,7 @@ def _utilization(program: Program, busy: dict[str, dict[str, float]], period: fl
         capacity[component] = capacity.get(component, 0.0) + weight * units * period
     out = {f"{c}_time": held[c] / capacity[c] for c in ("tile", "adc", "vector_unit", "bus", "memory", "offchip") if c in held}
     out["devices"] = network.mapping.utilization
-    out["chip_tiles"] = network.tiles / chip_tiles
+    out["chip_tiles"] = network.tiles_used / chip_tiles
     return out
 
 
@@ -423,7 +430,7 @@ def _inference(network: NetworkSpec, hardware: Hardware, rates: dict[str, ArrayR
     program = build_program(network, hardware, rates, training=False)
     steady = steady_state(program)
     w = steady.steady_window
-    dynamic = steady.scale * sum(sum(p.values()) for p in steady.result.energy.get(w, {}).values())
+    dynamic = steady.scale * network.replicas * sum(sum(p.values()) for p in steady.result.energy.get(w, {}).values())
     static = _static_W(hardware, network) * steady.period_s
     per_window = network.items_per_window
     return {

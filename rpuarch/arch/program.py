@@ -14,7 +14,7 @@ always work on the same vector, so they are one resource (their count is kept fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import quantities as q
 from .components import ChipCosts, Hardware
@@ -22,6 +22,7 @@ from .network import ArrayRole, NetworkSpec
 from .rates import ArrayRates
 
 PHASES = ("forward", "backward", "update")
+SHARED = ("bus", "memory", "offchip")  # resources of the chip, not of one array
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,12 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
 
     Training stores the forward pass's activations for back-propagation as a phase of its own
     (``store``): it takes memory bandwidth and energy, but nothing in the forward pass waits for it.
+
+    With ``network.replicas`` copies the program is that of one copy, whose streams are its share:
+    every copy does the same at the same time, so each stage on a shared resource (bus, memory)
+    takes ``replicas`` times as long (the copies' transfers share it), and each rank-1 update is
+    applied by every copy (its x and d sent to the other copies over the bus), so the copies stay
+    equal: that is what data-parallel training means for analog weights, which cannot be averaged.
     """
     tile, chip = hardware.tile, hardware.chip
     roles = network.roles
@@ -160,6 +167,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
             f" {chip.memory_capacity_bytes / 1e6:.3g} MB; {spill:.0%} of the traffic goes off chip."
         )
 
+    copies = network.replicas
     works: dict[tuple[int, str], Work] = {}
     capacities: dict[str, int] = {"bus": chip.bus_links, "memory": chip.memory_ports, "offchip": 1}
     tiles_of: dict[str, int] = {"bus": 1, "memory": 1, "offchip": 1}
@@ -171,7 +179,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         name = role.name
         for kind in ("tile", "adc_out", "adc_in", "vector_unit"):
             capacities[f"{name}.{kind}"] = 1
-            tiles_of[f"{name}.{kind}"] = m.tiles
+            tiles_of[f"{name}.{kind}"] = m.tiles * copies
         max_block_rows = max(b.shape[0] for b in blocks)
         max_block_cols = max(b.shape[1] for b in blocks)
         devices = sum(b.shape[0] * b.shape[1] for b in blocks)
@@ -248,13 +256,19 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         d_lines = col_bands * role.rows
         pulses_x = r.x_pulse_fraction * r.bl * x_lines
         pulses_d = r.d_pulse_fraction * r.bl * d_lines
+        # With copies, (copies - 1) / copies of the updates a copy applies come from the others.
+        from_others = (copies - 1) / copies
+        bus_s, bus_J = chip.bus_cost(role.rows + role.cols)
+        broadcast = [Stage("bus", per_vector=from_others * bus_s)] if copies > 1 else []
         stages = (
             *mem_stages,
+            *broadcast,
             Stage(f"{name}.vector_unit", per_vector=ops_u / vu_rate),
             Stage(f"{name}.tile", per_vector=q.update_time_s(r.bl, tile.t_pulse_s)),
         )
         energy_vec = {
             **mem_J,
+            **({"bus": from_others * bus_J} if copies > 1 else {}),
             "vector_unit": ops_u * tile.vector_op_J,
             "pulse_generation": (x_lines + d_lines) * r.bl * tile.slot_J,
             "array_update": pulses_x * tile.pulse_J(tile.rows) + pulses_d * tile.pulse_J(tile.cols)
@@ -262,4 +276,14 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         }
         works[(index, "update")] = Work(index, "update", stages, energy_vec, {}, 0.0, 2.0 * role.rows * role.cols)
 
+    if copies > 1:
+        works = {key: _sharing(work, copies) for key, work in works.items()}
     return Program(network, hardware, rates, works, capacities, tiles_of, spill, window_bytes, training, tuple(notes))
+
+
+def _sharing(work: Work, copies: int) -> Work:
+    """The work of one of ``copies`` identical copies: its stages on shared resources take ``copies``
+    times as long (a fluid model of the copies' transfers sharing them)."""
+    stages = tuple(replace(s, per_vector=s.per_vector * copies, per_pass=s.per_pass * copies)
+                   if s.resource in SHARED else s for s in work.stages)
+    return replace(work, stages=stages)

@@ -39,7 +39,7 @@ class Op:
     window: int
     step: int
     chunk: int
-    vectors: int
+    vectors: float  # rank-1 updates of a copy may exceed its own streams (replicas)
     passes: int
     deps: tuple[int, ...]
     stages: tuple[tuple[str, float], ...]
@@ -86,10 +86,12 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
     training = program.training
     n_arrays = len(network.roles)
     steps = network.steps
-    sizes = chunk_sizes(network.streams, steps, n_arrays, training, chunks, budget)
+    sizes = chunk_sizes(network.streams_per_replica, steps, n_arrays, training, chunks, budget)
+    # Every copy applies the updates of all streams: per own vector, streams / own streams of them.
+    updates_per_vector = network.streams / network.streams_per_replica
     ops: list[Op] = []
 
-    def add(work: Work | None, array: int, phase: str, window: int, step: int, chunk: int, vectors: int,
+    def add(work: Work | None, array: int, phase: str, window: int, step: int, chunk: int, vectors: float,
             passes: int, deps: list[int]) -> int:
         if work is None:
             stages, energy = (), {}
@@ -154,6 +156,6 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
             previous = barrier
             for t in range(steps):
                 for j, size in enumerate(sizes):
-                    previous = add(work, a, "update", w, t, j, size, 0, [previous])
+                    previous = add(work, a, "update", w, t, j, size * updates_per_vector, 0, [previous])
             last_update[a] = previous
     return Schedule(program, tuple(ops), windows, sizes, training)

@@ -177,6 +177,12 @@ class ChipConfig(Section):
     power_gating: bool = field(
         True, "Unused tiles are power-gated (no static power); false: every tile of the chip leaks."
     )
+    replicate: Literal["none", "idle-tiles"] = field(
+        "none",
+        "idle-tiles: copies of the network's arrays on the idle tiles, each serving a share of the streams"
+        " (training: data-parallel copies that each apply every stream's updates, so they stay equal;"
+        " inference: independent copies).",
+    )
     reticle_limit_mm2: float = field(
         858.0, "Largest die a lithography scanner exposes in one field; a larger chip gets a warning.", "mm^2", gt=0
     )

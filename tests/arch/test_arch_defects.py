@@ -119,3 +119,25 @@ def test_time_per_character_and_latency_are_different_things():
     assert many["time_per_char_s"] < one["time_per_char_s"] < one["latency_s"]
     assert one["inference"]["latency_s"] < one["latency_s"]
     assert many["inference"]["time_per_char_s"] < one["inference"]["latency_s"]
+
+
+def test_idle_tiles_hold_copies_of_the_network():
+    # 2 tiles per copy on a 20-tile chip: 10 copies for 16 streams.
+    base = small(training={"streams": 16, "seq_length": 5}, chip={"tiles": 20})
+    copied = small(training={"streams": 16, "seq_length": 5}, chip={"tiles": 20, "replicate": "idle-tiles"})
+    one, ten = (estimate(w, train_chars=1000)["hardware"] for w in (base, copied))
+    assert (one["replicas"], ten["replicas"]) == (1, 10)
+    assert (one["tiles"], ten["tiles"]) == (2, 20)
+    # Inference: independent copies, each with 2 of the 16 streams (the busiest), 8x the throughput
+    # up to the shared bus (a fluid share of it per copy).
+    speedup = one["inference"]["time_per_char_s"] / ten["inference"]["time_per_char_s"]
+    assert 6 < speedup <= 8 + 1e-9
+    # Training: forward and backward are shared out, the updates are not (each copy applies every
+    # stream's rank-1 updates, so the copies stay equal): never faster than 16 x 5 updates in a row.
+    update_s = 4 * 10 * 1e-9
+    assert one["time_per_char_s"] > ten["time_per_char_s"] >= update_s * (1 - 1e-9)
+    # ... and every copy spends the update energy of all the streams: 10x one copy's.
+    update_J = lambda hw: hw["breakdown"]["energy_J"]["array_update"]["update"]  # noqa: E731
+    assert update_J(ten) == pytest.approx(10 * update_J(one), rel=1e-6)
+    # The x and d vectors of the other copies' updates travel on the bus.
+    assert ten["breakdown"]["energy_J"]["bus"]["update"] > 0 and "update" not in one["breakdown"]["energy_J"]["bus"]
