@@ -116,7 +116,6 @@ class Hardware:
     converters: Converters
     checks: dict[str, dict]
     notes: tuple[str, ...]
-    warnings: tuple[str, ...]
 
     @property
     def chip_area_mm2(self) -> float:
@@ -221,10 +220,7 @@ def build_hardware(tile: TileConfig, chip: ChipConfig, io: IOSection, update: Up
         max_power_density_W_per_mm2=chip.max_power_density_W_per_mm2,
         area_mm2={"memory": m.capacity_MB * m.area_mm2_per_MB, "bus_and_io": chip.bus.area_mm2},
     )
-    checks = sizing_checks(tile, converters)
-    warnings = [f"sizing check {name} fails: {check['rule']} gives {check['value']:.3g}."
-                for name, check in checks.items() if not check["ok"]]
-    return Hardware(tile_costs, chip_costs, converters, checks, tuple(notes), tuple(warnings))
+    return Hardware(tile_costs, chip_costs, converters, sizing_checks(tile, converters), tuple(notes))
 
 
 def sizing_checks(tile: TileConfig, converters: Converters) -> dict[str, dict]:

@@ -217,7 +217,7 @@ def estimate_network(
     hw["inference"] = _inference(network, hardware, rates)
     hw["full_tile"] = _full_tile(workload, hardware)
     hw["chip"], hw["used"] = _chip_and_used(hardware, network, hw["full_tile"])
-    warnings = list(hardware.warnings) + _chip_warnings(hardware, hw["chip"])
+    warnings = _chip_warnings(hardware, hw["chip"])
 
     baselines, baseline_sources = baselines_of(workload, notes)
     compared, skipped = [], []

@@ -106,7 +106,8 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         f" Simulated {hw['simulation']['windows_simulated']} windows, {hw['simulation']['events']:,} events,"
         f" {hw['simulation']['streams_per_operation']} stream(s) per operation, {hw['simulation']['wall_s']:.2f} s."
     )
-    for warning in hw["warnings"]:
+    failed = [f"sizing check {name} fails: {c['rule']} gives {c['value']:.3g}." for name, c in hw["checks"].items() if not c["ok"]]
+    for warning in failed + hw["warnings"]:
         console.print(f"[bold red]warning[/]: {warning}")
     for note in hw["notes"]:
         console.print(f"[yellow]note[/]: {note}")

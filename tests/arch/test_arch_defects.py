@@ -93,6 +93,11 @@ def test_reticle_and_power_density_are_checked():
     assert any("reticle_limit_mm2" in w for w in big["warnings"])
     hot = estimate(small(chip={"max_power_density_W_per_mm2": 0.1}), train_chars=100)["hardware"]
     assert any("max_power_density_W_per_mm2" in w for w in hot["warnings"])
+    # A run's report lists them with its other warnings (terminal and report.md print that list).
+    from rpuarch.report.warnings import warnings_of
+
+    kinds = [w["kind"] for w in warnings_of({"hardware": hot})]
+    assert kinds.count("chip_limit") == 2
 
 
 def test_tiles_used_and_the_whole_chip_are_both_reported():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
+from ...report.metrics import lookup
 from ...report.plots import plt, save  # noqa: F401  (the Agg backend is chosen there)
 from ..points import StudyPoint
 from ..stats import ALPHA, Comparison, Summary
@@ -21,8 +22,8 @@ def curve(point: StudyPoint, side: str, key: str = "test_loss") -> list[float]:
 
 
 def unigram(points: Sequence[StudyPoint]) -> float | None:
-    values = [p.report.get("accuracy", {}).get("unigram_test_loss") for p in points if p.report]
-    values = [v for v in values if isinstance(v, (int, float))]
+    values = [lookup(p.report, "accuracy.unigram.test_loss") for p in points if p.report]
+    values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
 
 
