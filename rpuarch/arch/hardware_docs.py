@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_preset
+from ..config.loader import resolve
 from ..config.hardware import BaselineConfig, ChipConfig, TileConfig
 from ..config.loader import REPO_ROOT
 from ..config.workload import ActivityConfig
@@ -27,12 +27,12 @@ def markers(name: str) -> tuple[str, str]:
 
 def parameter_tables() -> str:
     """Every hardware field: meaning, unit, range, the 2016 presets' value and its source."""
-    tile_sources = load_preset("tile", "gokmen-vlasov-2016", "docs").sources
-    chip_sources = load_preset("chip", "rpu-2016", "docs").sources
+    defaults, _ = resolve({"tile": {"preset": "gokmen-vlasov-2016"}, "chip": {"preset": "rpu-2016"}}, "docs")
+    sources = defaults.sources
     sections = [
-        ("tile", TileConfig, TileConfig(preset="gokmen-vlasov-2016"), tile_sources,
+        ("tile", TileConfig, defaults.tile, sources,
          "One tile: the `gokmen-vlasov-2016` preset's values (also the defaults)."),
-        ("chip", ChipConfig, ChipConfig(preset="rpu-2016"), chip_sources,
+        ("chip", ChipConfig, defaults.chip, sources,
          "The chip: the `rpu-2016` preset's values (also the defaults)."),
         ("activity", ActivityConfig, ActivityConfig(), {},
          "Expected activity, used when no training run measured it (defaults are assumptions)."),

@@ -106,20 +106,24 @@ def mlp_network(sizes: list[int], tile_rows: int, tile_cols: int, batch: int = 1
     return NetworkSpec("MLP " + "-".join(str(s) for s in sizes), "mlp", roles, batch, 1, "sample")
 
 
-def replicated(network: NetworkSpec, chip_tiles: int, replicate: str) -> NetworkSpec:
-    """The network with as many copies as the idle tiles hold (at most one per stream)."""
+def replicated(network: NetworkSpec, capacity: int, replicate: str) -> NetworkSpec:
+    """The network with as many copies as the chip's ``capacity`` arrays hold (at most one per stream)."""
     if replicate == "none":
         return network
-    copies = max(1, min(network.streams, chip_tiles // max(1, network.tiles)))
+    copies = max(1, min(network.streams, capacity // max(1, network.tiles)))
     return replace(network, replicas=copies)
 
 
-def check_fits(network: NetworkSpec, chip_tiles: int, source: str) -> None:
+def check_fits(network: NetworkSpec, capacity: int, source: str, arrays_per_tile: int = 1) -> None:
+    """The network's arrays must fit the chip's ``capacity`` arrays (tiles x arrays per tile)."""
     needed = network.tiles
-    if needed > chip_tiles:
+    if needed > capacity:
+        tiles = math.ceil(needed / arrays_per_tile)
+        per = f" ({arrays_per_tile} arrays each)" if arrays_per_tile > 1 else ""
         raise ConfigError(
             source, "chip.tiles",
-            f"the network does not fit: {network.label} needs {needed} tiles of"
-            f" {network.roles[0].mapping.tile_rows} x {network.roles[0].mapping.tile_cols}, the chip has {chip_tiles}.",
-            f"chip.tiles >= {needed}, larger tiles (tile.rows, tile.cols), or a smaller network",
+            f"the network does not fit: {network.label} needs {tiles} tiles{per} of"
+            f" {network.roles[0].mapping.tile_rows} x {network.roles[0].mapping.tile_cols},"
+            f" the chip has {capacity // arrays_per_tile}.",
+            f"chip.tiles >= {tiles}, larger tiles (tile.rows, tile.cols), or a smaller network",
         )

@@ -17,17 +17,18 @@ def small(**more):
 
 
 def test_partial_sums_of_a_split_array_travel_on_the_bus():
-    # 1 x 8 LSTM, vocabulary 20: lstm0 is 32 x 29. On 16 x 16 tiles it is a 2 x 2 grid: forward,
-    # the second column band sends its 32 partial sums (32-bit) to the tile that adds them; backward,
-    # the second row band its 29. On 64 x 64 tiles nothing is split and nothing moves.
+    # 1 x 8 LSTM, vocabulary 20: lstm0 is 32 x 29. On 16 x 16 tiles it is a 2 x 2 grid on tiles
+    # 0, 1 (first row band) and 2, 3 of a mesh row: forward, the second column band sends its 32
+    # partial sums (32-bit) to the tile that adds them, 1 hop away; backward, the second row band
+    # its 29, 2 hops away. On 64 x 64 tiles nothing is split and nothing moves.
     whole = lstm_program(tile={"rows": 64, "cols": 64})
-    split = lstm_program(tile={"rows": 16, "cols": 16}, chip={"tiles": 8, "bus": {"links": 64}, "memory": {"ports": 64}})
-    bit_J = 0.5e-12
-    for phase, words in (("forward", 32), ("backward", 29)):
+    split = lstm_program(tile={"rows": 16, "cols": 16}, chip={"tiles": 8, "noc": {"links": 64}, "memory": {"ports": 64}})
+    bit_J = 0.3e-12
+    for phase, words, hops in (("forward", 32, 1), ("backward", 29, 2)):
         extra = split.works[(0, phase)].energy_per_pass.get("bus", 0.0)
         assert whole.works[(0, phase)].energy_per_pass.get("bus", 0.0) == 0.0
-        assert extra == pytest.approx(words * 32 * bit_J, rel=1e-12)
-    # ... and take bus time: latency plus 32 x 4 bytes at 102.4 GB/s, on every pass.
+        assert extra == pytest.approx(words * 32 * hops * bit_J, rel=1e-12)
+    # ... and take network time: a hop's latency plus 32 x 4 bytes at 102.4 GB/s, on every pass.
     stage = [s for s in split.works[(0, "forward")].stages if s.resource == "bus" and s.per_pass > 0]
     assert stage[0].per_pass == pytest.approx(2e-9 + 32 * 4 / 102.4e9)
 
@@ -38,7 +39,7 @@ def test_storing_activations_is_off_the_forward_critical_path():
     # (The softmax is not recurrent: its backward may start early and interleave with its forward.)
     def forward_end(bandwidth):
         program = lstm_program(layers=2, streams=1, steps=6, chip={"memory": {"bandwidth_GBps": bandwidth, "ports": 4},
-                                                                    "bus": {"links": 64}})
+                                                                    "noc": {"links": 64}})
         schedule = build_schedule(program, windows=1)
         result = simulate(schedule)
         forward = [op for op in schedule.ops if op.array < 2 and op.work is program.works[(op.array, "forward")]]

@@ -158,11 +158,11 @@ def test_activation_memory_spills_off_chip_when_too_small():
 def test_offchip_memory_is_one_resource_whatever_the_memory_ports():
     # Everything spills to an off-chip memory of 0.01 GB/s, the bottleneck: more on-chip ports must
     # not make it faster (its bandwidth is its own, not multiplied by the ports).
-    spill = {"capacity_MB": 0.0, "offchip_bandwidth_GBps": 0.01}
-    times = [estimate(small(chip={"memory": {**spill, "ports": ports}}), train_chars=500)["hardware"]["window_time_s"]
-             for ports in (1, 16)]
+    slow = {"offchip": {"bandwidth_GBps": 0.01}}
+    times = [estimate(small(chip={"memory": {"capacity_MB": 0.0, "ports": ports}, **slow}), train_chars=500)["hardware"]
+             ["window_time_s"] for ports in (1, 16)]
     assert times[1] == pytest.approx(times[0], rel=1e-9)
-    hw = estimate(small(chip={"memory": {**spill, "ports": 16}}), train_chars=500)["hardware"]
+    hw = estimate(small(chip={"memory": {"capacity_MB": 0.0, "ports": 16}, **slow}), train_chars=500)["hardware"]
     # The off-chip memory is busy nearly the whole window: all bytes at 0.01 GB/s.
     assert hw["utilization"]["offchip_time"] > 0.9
 
@@ -222,7 +222,7 @@ def test_any_valid_hardware_gives_finite_numbers_or_a_clear_error(
         training={"streams": streams, "seq_length": steps},
         tile={"rows": rows, "cols": cols, "t_int_ns": t_int, "adc": {"energy_pJ": adc_energy, "sample_rate_MSps": rate,
               "lines_per_adc": lines_per_adc}, "vector_unit": {"lanes": lanes}},
-        chip={"tiles": 64, "static_power_W": static, "bus": {"links": links}, "memory": {"capacity_MB": capacity}},
+        chip={"tiles": 64, "static_power_W": static, "noc": {"links": links}, "memory": {"capacity_MB": capacity}},
         io={"forward": {"out_bits": out_bits}}, activity={"bm_repeats": bm_repeats},
     )
     try:
