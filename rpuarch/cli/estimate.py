@@ -20,9 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "estimate",
         help="latency, energy, power and area of a workload's LSTM on the RPU chip, against digital baselines",
-        description="Map the workload's network onto the chip's tiles, simulate training windows (SimPy) with the"
-        " expected activity of the workload's activity section, and compare with the baselines.",
+        description="Map the workload's network onto the chip's tiles, simulate training (or inference) windows"
+        " (SimPy) with the expected activity of the workload's activity section, and compare with the baselines.",
     )
+    p.add_argument("--mode", choices=("training", "inference"), default="training",
+                   help="training (default; inference beside it) or inference alone: the forward pass per token")
     add_workload_args(p, seed=False)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the estimate as JSON")
     p.add_argument("--trace", type=Path, metavar="FILE", help="write the simulated windows as a Chrome trace (Perfetto)")
@@ -35,7 +37,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     loaded = load_workload(args.workload, args.overrides)
     source = str(loaded.path)
     result = estimate(loaded.workload, measured_host_chars_per_s=args.host_chars_per_s, trace_path=args.trace,
-                      train_chars=args.train_chars, source=source)
+                      train_chars=args.train_chars, source=source, mode=args.mode)
     if args.json is not None:
         atomic_write_json(args.json, result)
     console = Console()
@@ -46,19 +48,35 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inference_rows(inference: dict[str, Any], unit: str) -> list[tuple[str, str]]:
+    return [
+        (f"inference: time per {unit} / latency of one step",
+         f"{si(inference['time_per_char_s'], 's')} / {si(inference['latency_s'], 's')}"),
+        (f"inference: energy per {unit} / power",
+         f"{si(inference['energy_per_char_J'], 'J')} / {si(inference['power_W'], 'W')}"),
+        ("inference: throughput / efficiency",
+         f"{si(inference['ops_per_s'], 'Ops/s')} / {si(inference['ops_per_s_per_W'], 'Ops/s/W')}"),
+    ]
+
+
 def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
     hw = result["hardware"]
     unit = hw["inputs"]["unit"]
-    chip = Table(title=f"{name}: the chip", show_header=False)
+    training = hw["mode"] == "training"
+    chip = Table(title=f"{name}: the chip ({hw['mode']})", show_header=False)
     chip.add_column(style="bold")
     chip.add_column(justify="right")
-    rows = [
+    head = [
         ("tiles used / on the chip", f"{hw['tiles']} / {hw['chip_tiles']} of {hw['tile_shape'][0]} x {hw['tile_shape'][1]}"),
         ("area: chip / used part", f"{si(hw['chip']['area_mm2'], 'mm²')} / {si(hw['used']['area_mm2'], 'mm²')}"),
         ("peak throughput: chip / used", f"{si(hw['chip']['peak_ops_per_s'], 'Ops/s')} / {si(hw['used']['peak_ops_per_s'], 'Ops/s')}"),
         ("peak power: chip / used", f"{si(hw['chip']['peak_power_W'], 'W')} / {si(hw['used']['peak_power_W'], 'W')}"),
         ("static power: chip / charged", f"{si(hw['chip']['static_power_W'], 'W')} / {si(hw['used']['static_power_W'], 'W')}"
                                          + (" (unused tiles power-gated)" if hw["power_gating"] else "")),
+        ("programming the weights: time / energy",
+         f"{si(hw['programming']['time_s'], 's')} / {si(hw['programming']['energy_J'], 'J')}"),
+    ]
+    rows = head + [
         ("array cycle 2 t_int + 4 BL t_pulse", si(hw["array_cycle_s"], "s")),
         (f"time per training {unit} (throughput)", si(hw["time_per_char_s"], "s")),
         ("latency of one training step", si(hw["latency_s"], "s")),
@@ -68,10 +86,9 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         ("efficiency (training)", si(hw["ops_per_s_per_W"], "Ops/s/W")),
         ("full tile, paper-style", f"{si(hw['full_tile']['ops_per_s'], 'Ops/s')} at {si(hw['full_tile']['power_W'], 'W')}"
                                    f" = {si(hw['full_tile']['ops_per_s_per_W'], 'Ops/s/W')}"),
-        (f"inference: time per {unit} / latency of one step",
-         f"{si(hw['inference']['time_per_char_s'], 's')} / {si(hw['inference']['latency_s'], 's')}"),
-        ("activity", f"{hw['activity']['source']} (measured by training, or the workload's expected activity)"),
-    ]
+        *_inference_rows(hw["inference"], unit),
+    ] if training else head + _inference_rows(hw, unit)
+    rows.append(("activity", f"{hw['activity']['source']} (measured by training, or the workload's expected activity)"))
     for label, value in rows:
         chip.add_row(label, value)
     console.print(chip)
@@ -92,6 +109,9 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
     console.print(use)
     console.print(energy)
 
+    if not training:
+        _footer(console, hw)
+        return
     base = Table(title="Against digital baselines (one epoch)")
     for column in ("baseline", "epoch time", "energy", "acceleration factor", "energy ratio"):
         base.add_column(column, justify="left" if column == "baseline" else "right")
@@ -99,6 +119,10 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         base.add_row(b["name"], si(b["epoch_time_s"], "s"), si(b["energy_J"], "J"),
                      f"{b['acceleration_factor']:.3g}x", f"{b['energy_ratio']:.3g}x")
     console.print(base)
+    _footer(console, hw)
+
+
+def _footer(console: Console, hw: dict[str, Any]) -> None:
     analytical = hw["analytical"]
     console.print(
         f"Analytical model, first window: {si(analytical['window_time_s'], 's')} (limited by {analytical['limited_by']});"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from .base import Section, field
 
@@ -297,14 +297,16 @@ class ChipConfig(Section):
     offchip: OffchipSpec = field(OffchipSpec(), "Off-chip memory for what the activation memory cannot hold.")
     blocks: dict[str, BlockSpec] = field({}, "Other blocks of the chip (I/O links, controllers), by name.")
 
-    @model_validator(mode="after")
-    def _mesh_holds_the_tiles(self) -> ChipConfig:
-        if self.mesh.rows * self.mesh.cols < self.tiles:
+    @field_validator("mesh")
+    @classmethod
+    def _mesh_holds_the_tiles(cls, mesh: MeshSpec, info: ValidationInfo) -> MeshSpec:
+        tiles = info.data.get("tiles")
+        if tiles is not None and mesh.rows * mesh.cols < tiles:
             raise ValueError(
-                f"the mesh of {self.mesh.rows} x {self.mesh.cols} positions cannot hold {self.tiles} tiles;"
+                f"the mesh of {mesh.rows} x {mesh.cols} positions cannot hold {tiles} tiles;"
                 f" give mesh.rows * mesh.cols >= tiles"
             )
-        return self
+        return mesh
 
 
 class BaselineConfig(Section):

@@ -341,8 +341,9 @@ def _origin_of(path: str, origins: dict[str, str], default: str) -> str:
         if probe in origins:
             return origins[probe]
         probe = probe.rpartition(".")[0]
-    # A field inside a section given on --set or in the file: look for any child origin.
-    return default
+    # A whole section (a check across its fields): where its fields came from.
+    children = [origin for key, origin in origins.items() if key.startswith(f"{path}.")]
+    return children[0] if children and len(set(children)) == 1 else default
 
 
 def _unwrap(annotation: Any) -> Any:
