@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from ..arch.estimate import estimate
 from ..config import load_workload
+from ..errors import UserError
 from ..files import atomic_write_json
 from ..report.units import si
 from . import add_workload_args
@@ -25,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mode", choices=("training", "inference"), default="training",
                    help="training (default; inference beside it) or inference alone: the forward pass per token")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="vary every [assumed] constant (default x0.5 and x2) and show which decides the headline metrics;"
+                   " --json then writes {\"sensitivity\": [...]}")
+    p.add_argument("--range", default="0.5,2", metavar="LOW,HIGH", help="the factors of --sensitivity (default 0.5,2)")
+    p.add_argument("--plot", type=Path, metavar="FILE", help="with --sensitivity: write a tornado chart (PNG)")
     add_workload_args(p, seed=False)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the estimate as JSON")
     p.add_argument("--trace", type=Path, metavar="FILE", help="write the simulated windows as a Chrome trace (Perfetto)")
@@ -36,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     loaded = load_workload(args.workload, args.overrides)
     source = str(loaded.path)
+    if args.sensitivity:
+        return _sensitivity(args, loaded, source)
+    if args.plot is not None:
+        raise UserError("--plot draws the tornado chart of --sensitivity; give --sensitivity too.")
     result = estimate(loaded.workload, measured_host_chars_per_s=args.host_chars_per_s, trace_path=args.trace,
                       train_chars=args.train_chars, source=source, mode=args.mode)
     if args.json is not None:
@@ -135,3 +146,62 @@ def _footer(console: Console, hw: dict[str, Any]) -> None:
         console.print(f"[bold red]warning[/]: {warning}")
     for note in hw["notes"]:
         console.print(f"[yellow]note[/]: {note}")
+
+
+def _factors(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise UserError(f"--range: {text!r} is not LOW,HIGH (two numbers, e.g. 0.5,2).") from None
+    if not 0 < low < 1 < high or not math.isfinite(high):
+        raise UserError(f"--range: {text!r} must be two factors with 0 < LOW < 1 < HIGH, e.g. 0.5,2.")
+    return low, high
+
+
+def _sensitivity(args: argparse.Namespace, loaded, source: str) -> int:
+    from ..arch.sensitivity import METRICS, label, ranked, sensitivity, shown_metrics, swing, tornado
+
+    low, high = _factors(args.range)
+    result = sensitivity(loaded.workload, low=low, high=high, mode=args.mode, source=source,
+                         train_chars=args.train_chars)
+    console = Console()
+    metrics = shown_metrics(result)
+    table = Table(title=f"{loaded.workload.name}: which \\[assumed] constant decides the answer"
+                        f" (metric at x{low:g} / at x{high:g} of the constant, over its base value)")
+    table.add_column("parameter", overflow="fold")
+    table.add_column("value", justify="right")
+    for metric in metrics:
+        table.add_column(label(metric), justify="right")
+    by_parameter: dict[str, dict[str, dict]] = {}
+    for row in result["sensitivity"]:
+        by_parameter.setdefault(row["parameter"], {})[row["metric"]] = row
+    order = sorted(by_parameter, key=lambda p: -max(swing(by_parameter[p][m]) for m in metrics))
+
+    def ends(row: dict) -> str:
+        return " / ".join(f"{row[s] / row['base']:.3f}" if isinstance(row.get(s), (int, float)) else "n/a"
+                          for s in ("low", "high"))
+
+    shown = [p for p in order if max(swing(by_parameter[p][m]) for m in metrics) > 1e-3][:15]
+    for parameter in shown:
+        rows = by_parameter[parameter]
+        table.add_row(parameter, f"{next(iter(rows.values()))['base_value']:g}", *(ends(rows[m]) for m in metrics))
+    console.print(table)
+    def value(metric: str) -> str:
+        number = result["base"][metric]
+        return si(number, METRICS[metric][1]) if metric in METRICS else f"{number:.3g}x ({metric.split('.', 1)[1]})"
+
+    base = "; ".join(f"{label(m)} {value(m)}" for m in metrics)
+    console.print(f"Base: {base}. {len(by_parameter)} constants varied; {len(by_parameter) - len(shown)} moved no"
+                  " metric by 0.1 % or more and are not shown (all are in --json).")
+    top = ranked(result, metrics[0])[:5]
+    console.print(f"Largest effect on {label(metrics[0])}: "
+                  + "; ".join(f"{r['parameter']} ({ends(r)})" for r in top) + ".")
+    for skip in result["skipped"]:
+        console.print(f"[yellow]skipped[/]: {skip['parameter']} = {skip['value']:g}: {skip['reason']}")
+    if args.json is not None:
+        atomic_write_json(args.json, result)
+        console.print(f"[green]wrote[/] {args.json}")
+    if args.plot is not None:
+        tornado(result, args.plot)
+        console.print(f"[green]wrote[/] tornado chart {args.plot}")
+    return 0
