@@ -91,7 +91,9 @@ def hardware_table(report: dict[str, Any]) -> Table:
         ("tiles used", "tiles", "tile"),
         ("tiles on the chip", "chip_tiles", "tile"),
         ("chip area", "area_mm2", "mm²"),
+        ("area of the used part", "used.area_mm2", "mm²"),
         ("peak throughput", "peak_ops_per_s", "Ops/s"),
+        ("static power charged (unused tiles power-gated unless chip.power_gating is false)", "static_power_W", "W"),
         ("array cycle (2 t_int + 4 BL t_pulse)", "array_cycle_s", "s"),
         ("time per training character (throughput)", "time_per_char_s", "s"),
         ("latency of one training step (dependent chain)", "latency_s", "s"),
@@ -99,8 +101,15 @@ def hardware_table(report: dict[str, Any]) -> Table:
         ("energy per training character", "energy_per_char_J", "J"),
         ("power", "power_W", "W"),
         ("efficiency", "ops_per_s_per_W", "Ops/s/W"),
+        ("inference: time per character (throughput)", "inference.time_per_char_s", "s"),
+        ("inference: latency of one step", "inference.latency_s", "s"),
+        ("inference: energy per character", "inference.energy_per_char_J", "J"),
+        ("inference: throughput", "inference.ops_per_s", "Ops/s"),
+        ("inference: efficiency", "inference.ops_per_s_per_W", "Ops/s/W"),
+        ("programming the initial weights (program-and-verify): time", "programming.time_s", "s"),
+        ("programming the initial weights: energy", "programming.energy_J", "J"),
     ):
-        value = hw.get(key)
+        value = lookup(report, f"hardware.{key}")
         table.rows.append([label, Metric(key, label, unit, None).show(value if isinstance(value, (int, float)) else None)])
     utilization = hw.get("utilization")
     if isinstance(utilization, dict):

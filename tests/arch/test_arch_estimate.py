@@ -236,3 +236,40 @@ def test_any_valid_hardware_gives_finite_numbers_or_a_clear_error(
     assert all(0 <= v <= 1 + 1e-9 for v in hw["utilization"].values())
     for b in result["baselines"]:
         assert math.isfinite(b["acceleration_factor"]) and b["acceleration_factor"] > 0
+
+
+def test_inference_mode_is_the_forward_pass_alone():
+    w = small(training={"streams": 4, "seq_length": 5})
+    train = estimate(w, train_chars=1000)["hardware"]
+    alone = estimate(w, train_chars=1000, mode="inference")
+    hw = alone["hardware"]
+    assert hw["mode"] == "inference" and alone["baselines"] == [] and "backward" not in hw["phase_spans_s"]
+    # The same figures as the inference section beside a training estimate.
+    for key in ("time_per_char_s", "latency_s", "energy_per_char_J", "power_W", "ops_per_s", "ops_per_s_per_W"):
+        assert hw[key] == pytest.approx(train["inference"][key], rel=1e-9), key
+    # Per token: one forward product of every array (2 ops per weight) per character.
+    weights = train["mapping"]["weights"]
+    assert hw["ops_per_char"] == 2 * weights
+    assert hw["ops_per_s"] == pytest.approx(2 * weights / hw["time_per_char_s"])
+    assert hw["time_per_char_s"] < train["time_per_char_s"] and hw["energy_per_char_J"] < train["energy_per_char_J"]
+
+
+def test_weight_programming_time_and_energy():
+    # 1 x 8 LSTM, vocabulary 20, one tile per array: lstm0 32 x 29, softmax 20 x 9.
+    # Columns one after another, 20 iterations each: a 1 ns pulse, an 80 ns read, the ADCs' conversions
+    # of the column's rows (min(rows, 16) at 200 MS/s).
+    hw = estimate(small(), train_chars=100)["hardware"]
+    per_column = 1e-9 + 80e-9 + 16 / 200e6
+    assert hw["programming"]["time_s"] == pytest.approx(20 * 29 * per_column)
+    assert hw["programming"]["iterations_per_device"] == 20 and hw["programming"]["weights"] == 32 * 29 + 20 * 9
+    # Energy: per iteration per device at least its programming pulse, (2 V)^2 / 24 MOhm for 1 ns.
+    assert hw["programming"]["energy_J"] > 20 * (32 * 29 + 20 * 9) * 4 / 24e6 * 1e-9
+
+
+def test_run_report_shows_inference_and_programming():
+    from rpuarch.report.tables import hardware_table
+
+    hw = estimate(small(), train_chars=100)["hardware"]
+    rows = dict(hardware_table({"hardware": hw}).rows)
+    assert rows["inference: efficiency"].endswith("Ops/s/W") and "programming the initial weights: energy" in rows
+    assert rows["tiles on the chip"] != rows["tiles used"]
