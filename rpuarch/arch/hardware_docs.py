@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..config.loader import resolve
-from ..config.hardware import BaselineConfig, ChipConfig, TileConfig
+from ..config.hardware import BaselineConfig, BlockSpec, ChipConfig, TileConfig
 from ..config.loader import REPO_ROOT
 from ..config.workload import ActivityConfig
 from ..report.fields import cell, walk, write_or_check
@@ -34,6 +34,10 @@ def parameter_tables() -> str:
          "One tile: the `gokmen-vlasov-2016` preset's values (also the defaults)."),
         ("chip", ChipConfig, defaults.chip, sources,
          "The chip: the `rpu-2016` preset's values (also the defaults)."),
+        ("tile.blocks.<name>", BlockSpec, BlockSpec(), {},
+         "A named digital block of a tile (or, as `chip.blocks.<name>`, of the chip), charged at its power while"
+         " the tile (chip) is on: buffers, registers, shift-and-add units, I/O links. None in the 2016 presets;"
+         " the `isaac-ce` chip lists ISAAC's."),
         ("activity", ActivityConfig, ActivityConfig(), {},
          "Expected activity, used when no training run measured it (defaults are assumptions)."),
         ("baselines[]", BaselineConfig, None, {},

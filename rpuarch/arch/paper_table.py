@@ -46,7 +46,7 @@ CASES = (
 )
 MLP_SIZES = [784, 256, 128, 10]
 COMPONENT_NAMES = {"static": "static power", "memory": "the activation memory", "adc": "the ADCs",
-                   "vector_unit": "the vector units"}
+                   "vector_unit": "the vector units", "offchip": "the off-chip memory (activations spilled from the on-chip memory)"}
 
 
 def _workload(case: Case | None):
@@ -85,7 +85,7 @@ def _x(value: float) -> str:
 
 def render(results: list[dict]) -> str:
     names = [b["name"] for b in results[0]["baselines"]]
-    head = ["network", "schedule", "weights", "tiles (devices used)", "latency / item", "epoch", "energy / item",
+    head = ["network", "schedule", "weights", "tiles (devices used)", "time / item", "epoch", "energy / item",
             "power", "Ops/s/W"] + [f"vs {n}: speed-up, energy" for n in names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:

@@ -72,3 +72,30 @@ def test_estimate_without_arguments_estimates_the_quickstart(capsys):
     assert main(["estimate"]) == 0
     printed = capsys.readouterr().out
     assert "quickstart: the chip" in printed and "acceleration factor" in printed
+
+
+def shipped_workloads():
+    """The workload files under workloads/ (not the study specifications beside them)."""
+    import yaml
+
+    from rpuarch.config.loader import DATA_ROOT
+
+    files = sorted((DATA_ROOT / "workloads").glob("*.yaml")) + sorted((DATA_ROOT / "workloads" / "paper").glob("*.yaml"))
+    return [f for f in files if "study" not in yaml.safe_load(f.read_text())]
+
+
+@pytest.mark.parametrize("path", shipped_workloads(), ids=lambda p: p.name)
+def test_every_shipped_workload_estimates(path, monkeypatch, tmp_path):
+    # Named corpora come from ../shared/data (the same files, checked by sha256) when present.
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
+    text = path.read_text()
+    if "warpeace" in text or "tinyshakespeare" in text:
+        if not shared.is_dir():
+            pytest.skip("../shared/data (the named corpora) is not present")
+        monkeypatch.setenv("RPUARCH_CACHE", str(shared))
+    if "linux-headers" in text and not Path("/usr/include/linux").is_dir():
+        pytest.skip("the installed kernel headers are not present")
+    out = tmp_path / "e.json"
+    assert main(["estimate", str(path), "--json", str(out)]) == 0
+    hw = json.loads(out.read_text())["hardware"]
+    assert hw["time_per_char_s"] > 0 and hw["inputs"]["vocab_size"] > 1
