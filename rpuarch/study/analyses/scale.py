@@ -126,7 +126,7 @@ def analyse(run) -> Any:
                         f"vs {mlp.name} (training split)", f"vs {mlp.name} (whole corpus)"], rows),
         f"![ratios]({plots[0]})", "",
         "### Hardware estimate (training, workload's tile and chip)", "",
-        markdown_table(["model", "tiles", "array utilisation", "window limited by", "latency / char", "epoch time", "energy / char", "power", "efficiency",
+        markdown_table(["model", "tiles", "array utilisation", "window limited by", "time / char", "epoch time", "energy / char", "power", "efficiency",
                         *[f"speed-up vs {n}" for n in baseline_names]], hw_rows),
         f"![acceleration]({plots[1]})", "",
     ]
