@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Workload, load_preset
-from ..config.hardware import BaselineConfig
+from ..config.baseline import BaselineConfig
 from ..config.loader import resolve
 from ..errors import ConfigError, UserError
 from ..files import atomic_write_text, to_jsonable
@@ -147,6 +147,7 @@ def estimate(
     train_chars: int | None = None,
     source: str = "workload",
     mode: str = "training",
+    measured_host_conditions: dict | None = None,
 ) -> dict:
     """Hardware estimate of the workload's LSTM: ``{"hardware": {...}, "baselines": [...],
     "baselines_skipped": [...]}`` (docs/hardware.md lists every field).
@@ -155,7 +156,8 @@ def estimate(
     measured it; else the workload's expected ``activity`` section is used. ``vocab_size``,
     ``train_chars``: from training when known; else ``network.vocab_size`` (with the split's size
     estimated from the dataset's size on disk), else both read from the corpus.
-    ``measured_host_chars_per_s``: the floating-point twin's speed for the measured-host baseline.
+    ``measured_host_chars_per_s``: the floating-point twin's speed for the measured-host baseline,
+    ``measured_host_conditions`` how it was measured (load average, CPUs, statistic).
     ``trace_path``: write the Chrome trace there. ``source`` names the workload in error messages.
     ``mode``: ``training`` (the headline is training, with inference beside it) or ``inference``
     (the network's forward pass alone, its state carried from window to window).
@@ -165,7 +167,7 @@ def estimate(
     network = lstm_network(vocab, workload.network.hidden, workload.network.layers, workload.tile.rows,
                            workload.tile.cols, t.streams, t.seq_length)
     out = estimate_network(workload, network, chars, chars_how, activity, measured_host_chars_per_s,
-                           trace_path, source, mode=mode)
+                           trace_path, source, measured_host_conditions, mode=mode)
     out["hardware"]["inputs"]["vocab_size"] = vocab
     return out
 
@@ -179,6 +181,7 @@ def estimate_network(
     measured_items_per_s: float | None = None,
     trace_path: Path | None = None,
     source: str = "workload",
+    measured_conditions: dict | None = None,
     *,
     mode: str = "training",
 ) -> dict:
@@ -281,19 +284,19 @@ def estimate_network(
     hw["inputs"] = {"items_per_epoch": items_per_epoch, "items_per_epoch_source": items_how, "unit": network.unit}
 
     compared, skipped = [], []
-    baseline_sources: dict[str, str] = {}
-    if training:
-        baselines, baseline_sources = baselines_of(workload, notes)
-        for baseline in baselines:
-            result = baseline_estimate(baseline, network, windows, hw["epoch_time_s"], hw["epoch_energy_J"],
-                                       measured_items_per_s)
-            if isinstance(result, str):
-                skipped.append({"name": baseline.name, "reason": result})
-                notes.append(f"baseline {baseline.name} skipped: {result}.")
-            else:
-                compared.append(result)
-    else:
-        notes.append("inference mode: the digital baselines model training, so none is compared.")
+    baselines, baseline_sources = baselines_of(workload, notes)
+    inference = hw if not training else hw["inference"]
+    for baseline in baselines:
+        result = baseline_estimate(baseline, network, windows, hw["epoch_time_s"], hw["epoch_energy_J"],
+                                   measured_items_per_s, measured_conditions=measured_conditions,
+                                   rpu_inference=(inference["time_per_char_s"], inference["energy_per_char_J"]))
+        if isinstance(result, str):
+            skipped.append({"name": baseline.name, "reason": result})
+            notes.append(f"baseline {baseline.name} skipped: {result}.")
+        elif training:
+            compared.append(result)
+        elif "inference" in result:  # the training figures compare with a training epoch the chip did not run
+            compared.append({k: result[k] for k in ("name", "kind", "preset", "inference")})
     hw["sources"] = hardware_sources(workload, baseline_sources)
     hw["notes"] = notes
     hw["warnings"] = rollup.chip_warnings(hardware, hw["chip"])

@@ -121,19 +121,25 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
     console.print(energy)
 
     if not training:
-        _footer(console, hw)
+        _inference_baselines(console, result["baselines"], unit)
+        _footer(console, hw, result["baselines"])
         return
     base = Table(title="Against digital baselines (one epoch)")
-    for column in ("baseline", "epoch time", "energy", "acceleration factor", "energy ratio"):
+    for column in ("baseline", "epoch time", "energy", "acceleration factor", "energy ratio", "at best batch"):
         base.add_column(column, justify="left" if column == "baseline" else "right")
     for b in result["baselines"]:
+        best = b.get("best_batch")
         base.add_row(b["name"], si(b["epoch_time_s"], "s"), si(b["energy_J"], "J"),
-                     f"{b['acceleration_factor']:.3g}x", f"{b['energy_ratio']:.3g}x")
+                     f"{b['acceleration_factor']:.3g}x", f"{b['energy_ratio']:.3g}x",
+                     f"batch {best['batch']:,}: {best['acceleration_factor']:.3g}x, {best['energy_ratio']:.3g}x"
+                     if best else "-")
     console.print(base)
-    _footer(console, hw)
+    console.print("At best batch: the baseline at the batch that gives it the most throughput (acceleration factor,"
+                  " energy ratio), the chip at the workload's batch.")
+    _footer(console, hw, result["baselines"])
 
 
-def _footer(console: Console, hw: dict[str, Any]) -> None:
+def _footer(console: Console, hw: dict[str, Any], baselines: list[dict[str, Any]]) -> None:
     analytical = hw["analytical"]
     console.print(
         f"Analytical model, first window: {si(analytical['window_time_s'], 's')} (limited by {analytical['limited_by']});"
@@ -144,8 +150,19 @@ def _footer(console: Console, hw: dict[str, Any]) -> None:
     failed = [f"sizing check {name} fails: {c['rule']} gives {c['value']:.3g}." for name, c in hw["checks"].items() if not c["ok"]]
     for warning in failed + hw["warnings"]:
         console.print(f"[bold red]warning[/]: {warning}")
-    for note in hw["notes"]:
+    for note in hw["notes"] + [b["note"] for b in baselines if "note" in b]:
         console.print(f"[yellow]note[/]: {note}")
+
+
+def _inference_baselines(console: Console, baselines: list[dict[str, Any]], unit: str) -> None:
+    table = Table(title=f"Against digital baselines (inference, per {unit}, the workload's batch)")
+    for column in ("baseline", f"time per {unit}", f"energy per {unit}", "acceleration factor", "energy ratio"):
+        table.add_column(column, justify="left" if column == "baseline" else "right")
+    for b in baselines:
+        i = b["inference"]
+        table.add_row(b["name"], si(i["time_per_item_s"], "s"), si(i["energy_per_item_J"], "J"),
+                      f"{i['acceleration_factor']:.3g}x", f"{i['energy_ratio']:.3g}x")
+    console.print(table)
 
 
 def _factors(text: str) -> tuple[float, float]:

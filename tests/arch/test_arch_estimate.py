@@ -243,7 +243,11 @@ def test_inference_mode_is_the_forward_pass_alone():
     train = estimate(w, train_chars=1000)["hardware"]
     alone = estimate(w, train_chars=1000, mode="inference")
     hw = alone["hardware"]
-    assert hw["mode"] == "inference" and alone["baselines"] == [] and "backward" not in hw["phase_spans_s"]
+    assert hw["mode"] == "inference" and "backward" not in hw["phase_spans_s"]
+    # Baselines compare their inference with the chip's, the same as beside a training estimate.
+    (v100,) = alone["baselines"]
+    assert set(v100) == {"name", "kind", "preset", "inference"}
+    assert v100["inference"]["acceleration_factor"] == pytest.approx(v100["inference"]["time_per_item_s"] / hw["time_per_char_s"])
     # The same figures as the inference section beside a training estimate.
     for key in ("time_per_char_s", "latency_s", "energy_per_char_J", "power_W", "ops_per_s", "ops_per_s_per_W"):
         assert hw[key] == pytest.approx(train["inference"][key], rel=1e-9), key
