@@ -8,13 +8,14 @@ Kinds and what computes them:
   (``rollup.peak_mvm``): throughput, efficiency, power and area, what chips publish as TOPS and
   TOPS/W;
 - ``training-cycle``: one full tile cycling forward, backward and update, and the chip of such
-  tiles (``rollup.training_cycle``): the 2016 paper's GOps/s/W.
+  tiles (``rollup.training_cycle``): the 2016 paper's GOps/s/W;
+- ``baseline``: a digital baseline's time for a published LSTM benchmark (``deepbench``): the
+  figure's metric is the benchmark's label, e.g. ``V100 FP32 LSTM training, H=256, N=16, T=150``.
 
 A figure may name the constant fitted to it (``fit: tile.adc.energy_pJ``): the constant's value in
 its file is tagged [calibrated] with that figure, the table marks the figure a fit (its ratio is
 1 by construction) and the others predictions, and calibrate solves the fit again to show that
-the stored value still reproduces it. Kinds without a model yet (a digital baseline) are listed as
-pending, never faked.
+the stored value still reproduces it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Case(Section):
     """A published chip and the figures it must reproduce."""
 
     name: str = field(..., "Name of the case.")
-    kind: str = field(..., "What the figures are: peak-mvm, training-cycle (baseline: pending).")
+    kind: str = field(..., "What the figures are: peak-mvm, training-cycle, baseline.")
     source: str = field(..., "Where the figures are published.")
     assumptions: str = field("", "What the model assumes beyond the workload (stated in the table).")
     workload: dict[str, Any] = field({}, "The chip as a partial workload (presets and overrides).")
@@ -83,17 +84,29 @@ def _training_cycle(workload: Workload, source: str) -> dict[str, float]:
     return rollup.training_cycle(hardware, rates)
 
 
+def _baseline(workload: Workload, source: str) -> dict[str, float]:
+    """Every DeepBench figure the baseline model reproduces: its time in seconds, by label."""
+    from . import deepbench
+
+    return {case["name"].removeprefix("DeepBench "): case["model"] * 1e-3
+            for case in deepbench.calibration_cases()}
+
+
+def _baseline_fit(figure: Figure) -> tuple[float, float]:
+    """(stored, solved again) of the baseline constant fitted to a DeepBench figure."""
+    from ..config import load_preset
+    from . import deepbench
+
+    preset, _, name = figure.fit.partition(".")
+    stored = float(load_preset("baseline", preset, "rpuarch calibrate").sections["baseline"][name])
+    return stored, deepbench.fit_launch_overhead()
+
+
 KINDS: dict[str, Callable[[Workload, str], dict[str, float]]] = {
     "peak-mvm": _peak_mvm,
     "training-cycle": _training_cycle,
+    "baseline": _baseline,
 }
-# Published figures a reviewer expects here whose kind has no model in rpuarch yet.
-PENDING = (
-    ("DeepBench V100", "baseline",
-     "V100 FP32 LSTM training, H = 256, T = 150: N = 16 9.84 ms (4.54 forward + 5.07 backward-data + 0.22"
-     " backward-weights), N = 32 10.78 ms, N = 64 13.11 ms; +-20 % (baidu-research/DeepBench,"
-     " results/train/DeepBench_NV_V100.xlsx)"),
-)
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,7 @@ class Row:
     model: float
     tolerance: float
     role: str  # "prediction", "bookkeeping" or "fit"
+    kind: str
     source: str
     fitted: dict[str, float] | None = None  # {"field", "stored", "refit"} of a fit
 
@@ -119,7 +133,7 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         out = {"name": self.case, "metric": self.metric, "published": self.published, "model": self.model,
                "ratio": self.ratio, "tolerance": self.tolerance, "pass": self.passed, "source": self.source,
-               "role": self.role, "label": self.label, "unit": UNITS.get(self.metric, "")}
+               "role": self.role, "label": self.label, "unit": UNITS.get(self.metric, "s" if self.kind == "baseline" else "")}
         if self.fitted:
             out["fitted"] = self.fitted
         return out
@@ -133,7 +147,7 @@ def load_case(path: Path) -> Case:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(str(path), where or None, f"{err['msg']}.") from None
-    if case.kind not in KINDS and case.kind not in {k for _, k, _ in PENDING}:
+    if case.kind not in KINDS:
         raise ConfigError(str(path), "kind", f"unknown kind {case.kind!r}.", ", ".join(KINDS))
     return case
 
@@ -184,8 +198,6 @@ def field_value(workload: Workload, path: str) -> Any:
 def run_case(path: Path) -> list[Row]:
     case = load_case(path)
     source = str(path)
-    if case.kind not in KINDS:
-        return []
     figures = _evaluate(case, source)
     rows = []
     for figure in case.figures:
@@ -194,32 +206,27 @@ def run_case(path: Path) -> list[Row]:
             raise ConfigError(source, "figures.metric", f"the {case.kind} kind has no figure {figure.metric!r}.", known)
         fitted = None
         if figure.fit:
-            stored, value = refit(case, figure, source)
+            stored, value = _baseline_fit(figure) if case.kind == "baseline" else refit(case, figure, source)
             fitted = {"field": figure.fit, "stored": stored, "refit": value}
         rows.append(Row(case.name, figure.metric, figure.label or figure.metric, figure.published,
                         float(figures[figure.metric]), figure.tolerance, "fit" if figure.fit else figure.check,
-                        case.source, fitted))
+                        case.kind, case.source, fitted))
     return rows
 
 
 def calibrate(folder: Path = CASES_DIR) -> dict[str, Any]:
-    """Every case of ``folder``: ``{"cases": [rows], "pending": [...], "assumptions": {...}}``."""
+    """Every case of ``folder``: ``{"cases": [rows], "assumptions": {case: text}}``."""
     rows: list[Row] = []
     assumptions: dict[str, str] = {}
-    present = set()
     for path in case_files(folder):
         case = load_case(path)
-        present.add(case.name)
-        if case.kind in KINDS:
-            rows += run_case(path)
-            assumptions[case.name] = " ".join(case.assumptions.split())
-    pending = [{"name": name, "kind": kind, "figures": what, "reason": f"no {kind} model in this branch of rpuarch yet"}
-               for name, kind, what in PENDING if name not in present]
-    return {"cases": [r.to_dict() for r in rows], "pending": pending, "assumptions": assumptions}
+        rows += run_case(path)
+        assumptions[case.name] = " ".join(case.assumptions.split())
+    return {"cases": [r.to_dict() for r in rows], "assumptions": assumptions}
 
 
 # ----------------------------------------------------------------------------- the table
-UNITS = {"ops_per_s": "Ops/s", "tile_ops_per_s": "Ops/s", "ops_per_s_per_W": "Ops/s/W",
+UNITS = {"time_s": "s", "ops_per_s": "Ops/s", "tile_ops_per_s": "Ops/s", "ops_per_s_per_W": "Ops/s/W",
          "chip_ops_per_s_per_W": "Ops/s/W", "ops_per_s_per_mm2": "Ops/s/mm²", "power_W": "W",
          "tile_power_W": "W", "area_mm2": "mm²", "tile_area_mm2": "mm²"}
 
@@ -246,7 +253,4 @@ def render(result: dict[str, Any]) -> str:
     if result["assumptions"]:
         out += "\nWhat each case assumes beyond its published description:\n\n"
         out += "".join(f"- **{name}**: {text}\n" for name, text in result["assumptions"].items() if text)
-    if result["pending"]:
-        out += "\nPending (a published figure whose kind has no model here yet; not compared, not faked):\n\n"
-        out += "".join(f"- **{p['name']}** ({p['kind']}): {p['figures']}.\n" for p in result["pending"])
     return out
