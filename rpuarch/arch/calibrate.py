@@ -64,13 +64,9 @@ class Case(Section):
     figures: list[Figure] = field(..., "The published figures.")
 
 
-def _input_fraction(workload: Workload) -> float:
-    return workload.activity.input_fraction
-
-
 def _peak_mvm(workload: Workload, source: str) -> dict[str, float]:
     hardware = build_hardware(workload.tile, workload.chip, workload.io, workload.update, source)
-    peak = rollup.peak_mvm(hardware, _input_fraction(workload))
+    peak = rollup.peak_mvm(hardware, workload.activity.input_fraction)
     peak["tile_ops_per_s"] = peak["ops_per_s"] / workload.chip.tiles
     return peak
 

@@ -189,7 +189,7 @@ def estimate_network(
     tile, chip, converters, update and baselines."""
     started = time.perf_counter()
     if mode not in MODES:
-        raise ConfigError(source, "mode", f"unknown mode {mode!r}.", " or ".join(MODES))
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     training = mode == "training"
     if training:
         require_training_reads(workload.tile, source)
@@ -253,16 +253,15 @@ def estimate_network(
         "epoch_time_s": epoch_s,
         "epoch_energy_J": windows * hw["dynamic_energy_per_window_J"] + static * epoch_s,
     })
+    hw["peak_mvm"] = rollup.peak_mvm(hardware, mean.input_fraction)
+    full_use_W = hw["peak_mvm"]["tile_power_W"]  # a tile at full use: reading back to back (inference) ...
     if training:
         fwd = tile.directions["forward"]
         hw["array_cycle_s"] = q.array_cycle_s(fwd.reads * fwd.window_s, hardware.converters.desired_bl, tile.t_pulse_s)
         hw["training_time_s"] = epoch_s * workload.training.epochs
         hw["inference"] = rollup.window_section(*_inference(network, hardware, rates))
         hw["full_tile"] = rollup.training_cycle(hardware, mean)
-        full_use_W = hw["full_tile"]["power_W"]
-    else:
-        full_use_W = rollup.peak_mvm(hardware, mean.input_fraction)["tile_power_W"]
-    hw["peak_mvm"] = rollup.peak_mvm(hardware, mean.input_fraction)
+        full_use_W = hw["full_tile"]["power_W"]  # ... or cycling forward, backward and update (training)
     hw["chip"], hw["used"] = rollup.chip_and_used(hardware, network, full_use_W)
     hw["programming"] = rollup.programming(hardware, network)
     hw["mapping"] = network.mapping.to_dict()

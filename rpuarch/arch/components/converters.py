@@ -41,9 +41,9 @@ def adc_time_s(adc: ADCSpec, lines_read: int, bits: int, window_s: float) -> flo
     sar, flash: the fullest ADC converts min(lines, lines_per_adc) samples at the sample rate;
     ramp: each conversion counts through 2**bits steps; cco: counts during the read itself and adds
     time only when the read is shorter than 2**bits counts."""
-    samples = min(lines_read, adc.lines_per_adc)
     if adc.kind in ("sar", "flash"):
-        return samples / (adc.sample_rate_MSps * 1e6)
+        return q.adc_time_s(lines_read, adc.lines_per_adc, adc.sample_rate_MSps * 1e6)
+    samples = min(lines_read, adc.lines_per_adc)
     counts = 2.0**bits * adc.lsb_ps * 1e-12
     if adc.kind == "ramp":
         return samples * counts
