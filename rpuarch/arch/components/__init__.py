@@ -86,13 +86,15 @@ class TileCosts:
         d = self.directions[direction]
         return adc_time_s(self.adc_spec, lines_read, d.adc_bits, d.window_s)
 
-    def integrator_J(self, devices_on_line: int, input_fraction: float, direction: str = "forward") -> float:
+    def integrator_J(self, weights_on_line: int, input_fraction: float, direction: str = "forward") -> float:
         """One output line for one read cycle: the integrator's bias for the window, and the charge
-        its devices deliver (each at the mean input, V_read * input_fraction / R_dev) from its supply."""
+        its devices deliver (each at the mean input, V_read * input_fraction / R_dev) from its supply.
+        A line holds ``weights_on_line`` weights' devices, split over the weight's slices."""
         d = self.directions[direction]
         if not self.integrates_charge:
             return d.integrator_bias_J
-        charge = devices_on_line * self.devices_per_weight * self.read_voltage_V * input_fraction / self.r_device_ohm * d.window_s
+        devices = weights_on_line * self.devices_per_weight / self.slices_per_weight
+        charge = devices * self.read_voltage_V * input_fraction / self.r_device_ohm * d.window_s
         return d.integrator_bias_J + charge * self.integrator_supply_V
 
     def line_charge_J(self, cells: int, voltage_V: float) -> float:
