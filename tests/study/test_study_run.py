@@ -28,7 +28,7 @@ TINY_WORKLOAD = {
 
 SWEEP = {
     "study": "tiny-sweep", "title": "Tiny sweep", "kind": "sweep", "paper": "A claim.", "workload": "workload.yaml",
-    "quick": {"training.epochs": 1}, "full": {"training.epochs": 2}, "seeds": [1, 2],
+    "quick": {"training.epochs": 1}, "full": {"training.epochs": 2}, "seeds": [1, 2], "max_seeds": 2,
     "sweeps": [{"name": "asym", "title": "Asymmetry", "reference": 0,
                 "axes": [{"name": "up_down", "label": "up/down", "paths": ["device.up_down"], "values": [0, 0.3]}]}],
     "reading": "Loss at 0.3: {asym_up_down_0_3_mean:.4f}; {?asym_any_worse|worse from {asym_first_worse}|not resolved}.",
