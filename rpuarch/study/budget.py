@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
 import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
@@ -25,9 +24,13 @@ from ..sweep import PointOutcome, PointTask, run_point
 STOP_GRACE_S = 600.0
 
 
+STARTED = "started"
+
+
 def _child(task: PointTask, conn: Connection) -> None:
-    """A point in its own process: its outcome, or None when it was stopped."""
+    """A point in its own process: says it started, then sends its outcome, or None when it was stopped."""
     try:
+        conn.send(STARTED)
         outcome: PointOutcome | None = run_point(task)
     except KeyboardInterrupt:
         outcome = None
@@ -52,12 +55,8 @@ class BudgetExecutor:
         self.jobs = jobs
         self.should_stop = should_stop
         self.stopped = False  # whether points were left unstarted or asked to stop
-        self._running: dict = {}
-
-    @classmethod
-    def until(cls, jobs: int, deadline: float) -> BudgetExecutor:
-        """Stops at ``deadline`` (``time.monotonic()`` seconds)."""
-        return cls(jobs, lambda: time.monotonic() >= deadline)
+        self._running: dict = {}  # connection -> (process, task)
+        self._started: set = set()  # connections whose point has started (imports done): it can checkpoint
 
     def running(self) -> int:
         return len(self._running)
@@ -65,15 +64,15 @@ class BudgetExecutor:
     def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]:
         queue = list(tasks)
         context = multiprocessing.get_context("spawn")  # as the LocalExecutor: no forked numba/rich state
-        running = self._running  # connection -> (process, task)
+        running, started = self._running, self._started
         interrupted = False
         try:
             while queue or running:
                 if not self.stopped and self.should_stop():
                     self.stopped = bool(queue or running)
                     queue.clear()
-                    for process, _ in running.values():
-                        _interrupt(process)
+                    for conn, (process, _) in running.items():
+                        _stop(process, conn in started)
                 while queue and len(running) < self.jobs:
                     receive, send = context.Pipe(duplex=False)
                     task = queue.pop(0)
@@ -82,8 +81,15 @@ class BudgetExecutor:
                     send.close()
                     running[receive] = (process, task)
                 for conn in wait(list(running), timeout=0.5):
-                    process, task = running.pop(conn)
+                    process, task = running[conn]
                     outcome = _receive(conn, process, task, self.stopped)
+                    if outcome == STARTED:
+                        started.add(conn)
+                        if self.stopped:
+                            _stop(process, True)
+                        continue
+                    del running[conn]
+                    started.discard(conn)
                     if outcome is not None:
                         yield outcome
         except KeyboardInterrupt:  # Ctrl-C reached the points too: they checkpoint and stop
@@ -92,31 +98,38 @@ class BudgetExecutor:
         finally:
             for conn, (process, _) in list(running.items()):
                 if not interrupted:
-                    _interrupt(process)
+                    _stop(process, conn in started)
                 process.join(STOP_GRACE_S)
                 if process.is_alive():
                     process.terminate()
                     process.join()
                 conn.close()
             running.clear()
+            started.clear()
 
 
-def _interrupt(process) -> None:
-    if process.pid is not None and process.is_alive():
-        try:
-            os.kill(process.pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
-
-
-def _receive(conn: Connection, process, task: PointTask, stopping: bool) -> PointOutcome | None:
-    """The point's outcome; None when it was stopped."""
+def _stop(process, started: bool) -> None:
+    """A started point is asked as Ctrl-C asks (it checkpoints); one still importing has nothing to keep."""
+    if process.pid is None or not process.is_alive():
+        return
+    if not started:
+        process.terminate()
+        return
     try:
-        outcome = conn.recv()
-    except EOFError:  # the process ended without a word: asked to stop while starting up, or killed
+        os.kill(process.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+
+
+def _receive(conn: Connection, process, task: PointTask, stopping: bool) -> PointOutcome | str | None:
+    """STARTED, the point's outcome, or None when it was stopped."""
+    try:
+        message = conn.recv()
+    except EOFError:  # the process ended without a word: stopped while starting up, or killed
         process.join()
-        outcome = None if stopping else PointOutcome(
+        message = None if stopping else PointOutcome(
             task.key, task.label, crash=f"the point's process ended without a result (exit code {process.exitcode})")
-    conn.close()
-    process.join()
-    return outcome
+    if message != STARTED:
+        conn.close()
+        process.join()
+    return message
