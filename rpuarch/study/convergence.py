@@ -115,6 +115,12 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.2%}" if value < 0 else f"{value:.2%}"
 
 
+def _against_unigram(below: float | None) -> str:
+    if below is None:
+        return "no unigram loss recorded"
+    return f"{abs(below):.0%} {'below' if below >= 0 else 'above'} the unigram loss"
+
+
 def _sentence(rows: list[SettingConvergence], facts: dict[str, Any], c: Convergence) -> str:
     """One clause a reading can quote: whether the runs have learned, with the numbers."""
     if not rows:
@@ -130,9 +136,9 @@ def _sentence(rows: list[SettingConvergence], facts: dict[str, Any], c: Converge
         failing = [r for r in rows if not r.fp_converged]
         worst = max(failing, key=lambda r: r.fp_change if r.fp_change is not None else -1.0)
         fp = (f"the floating-point twin has not converged in {len(failing)} of {n} setting{'s' if n > 1 else ''}"
-              f" ({worst.name}: validation loss changing {_pct(worst.fp_change)} over the last epoch, criterion"
-              f" < {c.fp_improvement:.0%}; {_pct(worst.fp_below_unigram)} below the unigram loss, criterion"
-              f" >= {c.below_unigram:.0%})")
+              f" ({worst.name}: validation loss improving {_pct(worst.fp_change)} over the last epoch, criterion"
+              f" < {c.fp_improvement:.0%}; {_against_unigram(worst.fp_below_unigram)}, criterion at least"
+              f" {c.below_unigram:.0%} below)")
     stopped = facts["rpu_stopped_count"]
     rpu = ("the RPU network has stopped improving in every setting" if stopped == n else
            f"the RPU network is still improving in {n - stopped} of {n} setting{'s' if n > 1 else ''} (curves under Convergence)")

@@ -17,7 +17,8 @@ command that regenerates it at the top of its report. Converged: whether the flo
 met the study's convergence criterion in every setting (and whether the RPU network stopped
 improving). Paired verdicts: the comparisons each study is about (mostly a setting's test loss
 minus its reference's), by the 95 % interval of their paired difference: resolved positive (+) or
-negative (-), within the study's difference of interest, or undecided. Runs: finished of planned (a study in progress lists its pending runs).
+negative (-), within the study's difference of interest, or undecided. Runs: finished of planned
+(a study in progress lists its pending runs). "not recorded": a report made before these columns.
 
 | study | finding | scale | converged | paired verdicts | runs | compute (summed over runs) |
 |---|---|---|---|---|---|---|

@@ -272,6 +272,8 @@ def _finish(run: StudyRun, analysis: Analysis | None, campaign: _Campaign | None
         facts.update(conv_facts)
         sections += conv_section
     facts.update(_common_facts(run))
+    undecided = [t for t in run.tracked if t.comparison.verdict(study.difference_of_interest) == "undecided"]
+    facts.update({"comparisons_undecided": len(undecided), "any_undecided": bool(undecided)})
     facts.update(claim_facts(study.claims, facts))
     if complete:
         reading, finding = render(study.reading, facts), render(study.finding, facts)

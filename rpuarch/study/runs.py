@@ -66,7 +66,7 @@ def run_record(report: dict[str, Any], point: StudyPoint, data_sha256: str) -> d
         "data": {k: report.get("data", {}).get(k) for k in ("chars", "vocab_size", "unigram_test_loss")} | {"sha256": data_sha256},
         "network": {k: report.get("network", {}).get(k) for k in ("vocab_size", "hidden", "lstm_layers", "dropout", "weights")},
         "training": report.get("training", {}),
-        "accuracy": report.get("accuracy", {}),
+        "accuracy": _without_bpc(report.get("accuracy", {})),
         "activity": report.get("activity", {}),
         "hardware": {k: hardware.get(k) for k in HARDWARE_KEYS if k in hardware},
         "baselines": [{k: b.get(k) for k in BASELINE_KEYS if k in b} for b in report.get("baselines", [])],
@@ -79,6 +79,16 @@ def run_record(report: dict[str, Any], point: StudyPoint, data_sha256: str) -> d
         "run": report.get("run", {}),
     }
     return json.loads(json.dumps(to_jsonable(record)))  # exactly what a later read of the file gives
+
+
+def _without_bpc(tree: Any) -> Any:
+    """The accuracy section without its bits-per-character copies of every loss (loss / ln 2): a
+    50-epoch run file stays well under 50 KB."""
+    if isinstance(tree, dict):
+        return {k: _without_bpc(v) for k, v in tree.items() if not k.endswith("_bpc")}
+    if isinstance(tree, list):
+        return [_without_bpc(v) for v in tree]
+    return tree
 
 
 class RunStore:

@@ -65,9 +65,13 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
 
 def comparison_facts(prefix: str, c: Comparison, difference_of_interest: float) -> dict[str, Any]:
     """The facts of one comparison: difference, interval, p, verdicts (``_within``: the interval lies
-    inside +-difference_of_interest; ``_undecided``: neither resolved nor within)."""
+    inside +-difference_of_interest; ``_undecided``: neither resolved nor within), and ``_text``,
+    the difference with its interval in words."""
     verdict = c.verdict(difference_of_interest)
-    return {f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
+    seeds = f"{c.n} seed{'s' if c.n != 1 else ''}"
+    text = (f"{c.diff:+.3f} nats/char (95 % interval {c.ci_low:+.3f} to {c.ci_high:+.3f}, {seeds})" if c.ci_low is not None
+            else f"{c.diff:+.3f} nats/char ({seeds}: no interval)")
+    return {f"{prefix}_text": text,f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
             f"{prefix}_resolved_up": c.resolved and c.diff > 0, f"{prefix}_resolved_down": c.resolved and c.diff < 0,
             f"{prefix}_ci_low": c.ci_low, f"{prefix}_ci_high": c.ci_high, f"{prefix}_n": c.n,
             f"{prefix}_within": verdict == "within", f"{prefix}_undecided": verdict == "undecided",

@@ -3,7 +3,8 @@
 For every sweep and every line (value of the second axis, if any): the RPU test loss at each value
 of the first axis over seeds, compared with the reference value of the same line and with the
 floating-point twin; walking from the reference outwards, the last value not resolved worse
-(``tolerated``) and the first value resolved worse (``first_worse``).
+(``tolerated``) and the first value resolved worse (``first_worse``); the values resolved better
+(``any_better``: a device or periphery effect that lowers the loss, as a regulariser would).
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
         facts[f"{lk}_tolerated"] = x_axis.values[tolerated]
         facts.update(run.comparison(f"{lk}_tolerated_vs_ref", stats[tolerated][2]))
         facts[f"{lk}_resolved_worse_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(worse)) or "none"
+        better = [i for i in walk[1:] if stats[i][2].resolved and stats[i][2].diff < 0]  # e.g. noise as a regulariser
+        facts[f"{lk}_any_better"] = bool(better)
+        facts[f"{lk}_resolved_better_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(better)) or "none"
         facts[f"{lk}_span"] = max(means) - min(means)
         facts[f"{lk}_any_vs_fp"] = any(st[3].resolved for st in stats)
         facts[f"{lk}_ref_vs_fp_resolved_up"] = bool(stats[ref_index][3].resolved and stats[ref_index][3].diff > 0)
