@@ -27,6 +27,7 @@ from .config import LoadedWorkload
 from .config.loader import REPO_ROOT
 from .errors import ConfigError, UserError
 from .files import atomic_write_json, atomic_write_text
+from .report.warnings import warnings_of
 
 REPORT_SCHEMA = "rpuarch.report/1"
 REPORT_FILE = "report.json"
@@ -163,6 +164,7 @@ def assemble_report(loaded: LoadedWorkload, trained: dict[str, Any], estimated: 
         "wall_s": finished - started,
         "host": platform.node(),
     }
+    report["warnings"] = warnings_of(report)  # training's, and the chip's sizing checks
     return report
 
 

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..nn.train import train
-    from ..report.summary import print_tables
+    from ..report.summary import print_tables, print_warnings
     from ..report.tables import accuracy_table, network_table
     from ..run import runs_dir
 
@@ -54,6 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       f"{escape(str(loaded.path))} --resume {escape(str(out_dir))}[/] (and the same --set options)")
         return 130
     print_tables([accuracy_table(result), network_table(result)], console)
+    print_warnings(result, console)
     timing = result["timing"]
     console.print(
         f"Training speed: RPU {timing['rpu']['chars_per_s']:,.0f} char/s, floating point "

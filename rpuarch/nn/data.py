@@ -74,13 +74,6 @@ class CharData:
             h.update(self.splits[name].tobytes())
         return h.hexdigest()
 
-    def unigram_loss(self, split: str = "test") -> float:
-        """Cross-entropy (nats/char) of ``split`` under the training split's character frequencies
-        (add-one smoothed): the loss of a model that learnt nothing but frequencies."""
-        counts = np.bincount(self.splits["train"], minlength=self.vocab.size).astype(np.float64) + 1.0
-        logp = np.log(counts / counts.sum())
-        return float(-logp[self.splits[split]].mean())
-
     def summary(self) -> dict:
         return {
             "source": self.corpus.report.source,
@@ -90,9 +83,20 @@ class CharData:
             "vocab": "".join(self.vocab.symbols),
             "unknown_symbol": self.vocab.unknown is not None,
             "unknown_chars": dict(self.unknown_counts),
-            "unigram_test_loss": self.unigram_loss("test"),
             "text": self.corpus.report.to_dict(),
         }
+
+
+def unigram_loss(train_ids: np.ndarray, ids: np.ndarray, vocab_size: int) -> float:
+    """Cross-entropy (nats/char) of ``ids`` under the character frequencies of ``train_ids``: the
+    loss of a model that learnt nothing but frequencies, the bar a trained network must clear.
+
+    Both are ids of one ``Vocabulary``, so characters training never saw are the unknown symbol,
+    as the networks see them. Add-one smoothed, so that every symbol (the unknown one too) has a
+    finite loss."""
+    counts = np.bincount(train_ids, minlength=vocab_size).astype(np.float64) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(-logp[ids].mean())
 
 
 def split_corpus(corpus: Corpus, dataset: DatasetConfig) -> CharData:
@@ -134,6 +138,12 @@ class StreamBatches:
     def windows(self) -> int:
         """Complete windows per pass; a remainder shorter than seq_length is not used."""
         return self.segment // self.seq_length
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """The ids that a pass over every segment predicts (``eval_windows``): each stream's
+        characters after its first."""
+        return self.ids[1 : 1 + self.streams * self.segment]
 
     @property
     def chars_per_window(self) -> int:

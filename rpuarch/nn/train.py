@@ -37,7 +37,8 @@ from . import checkpoint
 from .analog_matrix import TileFactory
 from ..blas import blas_threads
 from .corpus import read_corpus
-from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
+from ..report.warnings import warnings_of
+from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus, unigram_loss
 from .model import CharLSTM, State, init_scale
 from .twin_cache import TwinCache, twin_fields, twin_key
 
@@ -407,7 +408,7 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
     runs = run_state.runs
     mapping = runs["rpu"].model.mapping
     rpu, fp = _accuracy(runs["rpu"]), _accuracy(runs["fp"])
-    return {
+    result = {
         "schema": SCHEMA,
         "workload": {
             "name": workload.name,
@@ -440,7 +441,7 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
         "accuracy": {
             "rpu": rpu,
             "fp": fp,
-            "unigram_test_loss": data.unigram_loss("test"),
+            "unigram": unigram_losses(data, workload),
             "test_loss_gap": rpu["test_loss"] - fp["test_loss"],
         },
         "activity": _activity(runs["rpu"]),
@@ -451,3 +452,17 @@ def build_result(loaded: LoadedWorkload, data: CharData, run_state: RunState, wi
         "resumed": run_state.resumed,
         "diverged": None,
     }
+    result["warnings"] = warnings_of(result)
+    return result
+
+
+def unigram_losses(data: CharData, workload: Workload) -> dict[str, float]:
+    """The unigram loss (rpuarch.nn.data.unigram_loss) of the characters the networks' valid and
+    test losses are measured on, in nats and bits per character."""
+    cfg = workload.training
+    out = {}
+    for split in ("valid", "test"):
+        predicted = eval_batches(data.splits[split], cfg.eval_streams, cfg.seq_length, cfg.eval_chars).predicted
+        loss = unigram_loss(data.splits["train"], predicted, data.vocab.size)
+        out[f"{split}_loss"], out[f"{split}_bpc"] = loss, loss * BITS_PER_NAT
+    return out

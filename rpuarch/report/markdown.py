@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .tables import Table, headline, run_tables
+from .warnings import warning_lines
 
 
 def markdown_table(table: Table) -> str:
@@ -43,9 +44,11 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         "",
         headline(report),
         "",
-        "## Results",
-        "",
     ]
+    warnings = warning_lines(report)
+    if warnings:
+        out += ["## Warnings", "", *(f"- {line}" for line in warnings), ""]
+    out += ["## Results", ""]
     for table in run_tables(report):
         out += [markdown_table(table), ""]
     if plots:

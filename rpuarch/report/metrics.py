@@ -56,6 +56,7 @@ CORE_METRICS = (
     Metric("accuracy.rpu.test_bpc", "RPU test loss", "bits/char", "lower"),
     Metric("accuracy.fp.test_loss", "FP test loss", "nats/char", "lower"),
     Metric("accuracy.gap", "RPU - FP test loss", "nats/char", "lower"),
+    Metric("accuracy.unigram.test_loss", "unigram test loss", "nats/char", None),
     Metric("network.weights", "weights", "weight", None),
     Metric("hardware.tiles", "tiles used", "tile", None),
     Metric("network.utilization", "array utilisation", "%", "higher"),

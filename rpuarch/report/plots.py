@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..files import atomic_write_bytes  # noqa: E402
-from .metrics import LN2, Metric  # noqa: E402
+from .metrics import LN2, Metric, lookup  # noqa: E402
 from .tables import flatten  # noqa: E402
 from .units import SI_UNITS, si  # noqa: E402
 
@@ -44,8 +44,8 @@ def loss_curves(report: dict[str, Any], path: Path) -> Path | None:
             values = [p.get(split) for p in points]
             if any(isinstance(v, (int, float)) for v in values):
                 ax.plot(epochs, values, style, marker="o", color=colour, label=f"{'RPU' if side == 'rpu' else 'FP'} {split.removesuffix('_loss')}")
-    unigram = report.get("data", {}).get("unigram_test_loss")
-    if isinstance(unigram, (int, float)):
+    unigram = lookup(report, "accuracy.unigram.test_loss")
+    if unigram is not None:
         ax.axhline(unigram, color="grey", linewidth=0.8, linestyle=":", label="character frequencies only")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -8,6 +8,7 @@ from typing import Any
 
 from .metrics import LN2, Metric, best_indices, lookup, metrics_of
 from .units import factor, percent, plain, si
+from .warnings import LEGEND, codes
 
 
 @dataclass
@@ -17,6 +18,23 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     note: str | None = None
     bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) cells to highlight
+    keys: int = 1  # leading columns that name a row: repeated when a narrow display splits the table
+
+    def columns_split(self, groups: list[list[int]]) -> list[Table]:
+        """The table as one table per group of its non-key columns (each with the key columns
+        first); the title says "continued" after the first, the note is under the last."""
+        out = []
+        for n, group in enumerate(groups):
+            chosen = list(range(self.keys)) + group
+            out.append(Table(
+                self.title + (" (continued)" if n else ""),
+                [self.columns[c] for c in chosen],
+                [[row[c] for c in chosen] for row in self.rows],
+                self.note if n == len(groups) - 1 else None,
+                {(r, chosen.index(c)) for r, c in self.bold if c in chosen},
+                self.keys,
+            ))
+        return out
 
 
 def _loss(value: Any) -> str:
@@ -31,21 +49,19 @@ def accuracy_table(report: dict[str, Any]) -> Table:
     acc = report.get("accuracy", {})
     table = Table(
         "Accuracy (cross-entropy of the next character)",
-        ["split", "RPU [nats/char]", "RPU [bits/char]", "FP [nats/char]", "FP [bits/char]", "RPU - FP [nats/char]"],
+        ["model", "train [nats/char]", "valid [nats/char]", "test [nats/char]", "test [bits/char]"],
     )
-    for split in ("train", "valid", "test"):
-        rpu, fp = acc.get("rpu", {}).get(f"{split}_loss"), acc.get("fp", {}).get(f"{split}_loss")
-        gap = rpu - fp if isinstance(rpu, (int, float)) and isinstance(fp, (int, float)) else None
-        table.rows.append([split, _loss(rpu), _bits(rpu), _loss(fp), _bits(fp), _loss(gap)])
-    data = report.get("data", {})
-    notes = []
-    if isinstance(data.get("unigram_test_loss"), (int, float)):
-        notes.append(
-            f"A model that learnt only character frequencies scores {data['unigram_test_loss']:.4f} nats/char on the test split"
-        )
-    if isinstance(data.get("vocab_size"), int):
-        notes.append(f"uniform guessing over the {data['vocab_size']} symbols scores {math.log(data['vocab_size']):.4f} nats/char")
-    table.note = "; ".join(notes) + "." if notes else None
+    rpu, fp = acc.get("rpu", {}), acc.get("fp", {})
+    gap = {k: rpu[k] - fp[k] for k in rpu if isinstance(rpu.get(k), (int, float)) and isinstance(fp.get(k), (int, float))}
+    for label, losses in (("RPU network", rpu), ("floating point", fp), ("RPU - floating point", gap),
+                          ("unigram", acc.get("unigram", {}))):
+        cells = [_loss(losses.get(f"{split}_loss")) if f"{split}_loss" in losses else "-" for split in ("train", "valid", "test")]
+        table.rows.append([label, *cells, _bits(losses.get("test_loss"))])
+    notes = ["Unigram: a model that learnt only the training split's character frequencies, on the same characters"]
+    vocab = report.get("network", {}).get("vocab_size")
+    if isinstance(vocab, int):
+        notes.append(f"uniform guessing over the {vocab} symbols scores {math.log(vocab):.4f} nats/char")
+    table.note = "; ".join(notes) + "."
     return table
 
 
@@ -182,10 +198,12 @@ def headline(report: dict[str, Any]) -> str:
     rpu, fp = lookup(report, "accuracy.rpu.test_loss"), lookup(report, "accuracy.fp.test_loss")
     hw, net = report.get("hardware", {}), report.get("network", {})
     parts = []
+    unigram = lookup(report, "accuracy.unigram.test_loss")
     if rpu is not None and fp is not None:
         parts.append(
             f"On the test split the RPU network scores {rpu:.4f} nats/char ({rpu / LN2:.3f} bits/char) against "
-            f"{fp:.4f} nats/char ({fp / LN2:.3f} bits/char) in floating point, a gap of {rpu - fp:+.4f} nats/char."
+            f"{fp:.4f} nats/char ({fp / LN2:.3f} bits/char) in floating point, a gap of {rpu - fp:+.4f} nats/char"
+            + (f"; character frequencies alone score {unigram:.4f}." if unigram is not None else ".")
         )
     chip = (
         f"The chip maps it onto {plain(net.get('physical_tiles'))} tiles ({percent(net.get('utilization'))} of their "
@@ -221,7 +239,8 @@ def comparison_table(labels: list[str], reports: list[dict[str, Any] | None], ti
         cells = [metric.show(v) if r is not None else "failed" for v, r in zip(values, reports)]
         table.rows.append([metric.label, *cells])
         table.bold |= {(row, 1 + i) for i in best_indices(metric, values)}
-    table.note = "Best value of each row in bold (lower or higher, whichever is better for that row)."
+    table.rows.append(["warnings", *(codes(r.get("warnings")) or "none" if r is not None else "failed" for r in reports)])
+    table.note = f"Best value of each row in bold (lower or higher, whichever is better for that row); {LEGEND}."
     return table
 
 

@@ -399,13 +399,24 @@ def _point_summary(point: StudyPoint, out_dir: Path) -> dict[str, Any]:
 
 
 def _warnings(points: list[StudyPoint]) -> list[dict[str, Any]]:
-    """The runs' own warnings, each once, with the runs that gave it."""
-    seen: dict[str, list[str]] = {}
+    """The runs' own warnings (rpuarch.report.warnings), one entry per kind and subject, with the
+    runs that gave it and the first run's message."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for p in points:
         for w in p.report.get("warnings") or []:
-            text = w if isinstance(w, str) else str(w.get("message") or w.get("text") or w) if isinstance(w, dict) else str(w)
-            seen.setdefault(text, []).append(p.label)
-    return [{"text": text, "runs": runs} for text, runs in seen.items()]
+            w = w if isinstance(w, dict) else {"message": str(w)}
+            entry = seen.setdefault((str(w.get("kind")), str(w.get("subject"))),
+                                    {"kind": w.get("kind"), "subject": w.get("subject"), "message": w.get("message"), "runs": []})
+            entry["runs"].append(p.label)
+    return list(seen.values())
+
+
+def _runs_text(runs: list[str], shown: int = 0) -> str:
+    """``3 runs (a, b, c)``, or ``3 runs`` with ``shown=0``."""
+    head = f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
+    if not shown:
+        return head
+    return f"{head} ({', '.join(runs[:shown])}{', ...' if len(runs) > shown else ''})"
 
 
 def _notices(results: dict[str, Any]) -> list[str]:
@@ -418,7 +429,7 @@ def _notices(results: dict[str, Any]) -> list[str]:
     facts = results["facts"]
     if results["convergence"] is not None and not facts.get("converged"):
         out.append(f"not converged: {facts['convergence_text']}.")
-    out += [f"{w['text']} ({len(w['runs'])} run{'s' if len(w['runs']) > 1 else ''})" for w in results["warnings"]]
+    out += [f"{_runs_text(w['runs'])}: {w['message']}" for w in results["warnings"]]
     return out
 
 
@@ -488,9 +499,8 @@ def render_report(results: dict[str, Any], sections: list[str], study: Study) ->
         out += _runs_section(results)
         out += _statistics_section(results)
     if results["warnings"]:
-        out += ["## Warnings from the runs", ""]
-        out += [f"- {w['text']} ({len(w['runs'])} run{'s' if len(w['runs']) > 1 else ''}: {', '.join(w['runs'][:4])}"
-                f"{', ...' if len(w['runs']) > 4 else ''})" for w in results["warnings"]] + [""]
+        out += ["## Warnings from the runs", "", "Each kind once, with the runs that gave it and the first one's message:", ""]
+        out += [f"- {_runs_text(w['runs'], 4)}: {w['message']}" for w in results["warnings"]] + [""]
     out += ["Every number above is generated from `results.json` beside this report (and the run files under `runs/`);"
             f" the reading is the study file's template (`{results['study_file']['path']}`) filled from the same results.", ""]
     return "\n".join(out).rstrip() + "\n"

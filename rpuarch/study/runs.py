@@ -63,7 +63,7 @@ def run_record(report: dict[str, Any], point: StudyPoint, data_sha256: str) -> d
         "condition": point.condition,
         "seed": point.seed,
         "coords": point.coords,
-        "data": {k: report.get("data", {}).get(k) for k in ("chars", "vocab_size", "unigram_test_loss")} | {"sha256": data_sha256},
+        "data": {k: report.get("data", {}).get(k) for k in ("chars", "vocab_size")} | {"sha256": data_sha256},
         "network": {k: report.get("network", {}).get(k) for k in ("vocab_size", "hidden", "lstm_layers", "dropout", "weights")},
         "training": report.get("training", {}),
         "accuracy": _without_bpc(report.get("accuracy", {})),

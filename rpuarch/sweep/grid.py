@@ -23,6 +23,8 @@ from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
 from ..report.metrics import Metric, best_indices, metrics_of
 from ..report.tables import Table
+from ..report.warnings import LEGEND as WARNING_LEGEND
+from ..report.warnings import codes as warning_codes
 from .cache import ResultCache
 from .executor import Executor
 from .points import PointResult, run_points
@@ -30,7 +32,8 @@ from .points import PointResult, run_points
 SWEEP_SCHEMA = "rpuarch.sweep/1"
 # The headline metrics of the results table and plot (with every acceleration factor); all are in sweep.csv.
 TABLE_METRICS = {
-    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "hardware.tiles", "hardware.area_mm2",
+    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
+    "hardware.tiles", "hardware.area_mm2",
     "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
 }
 
@@ -149,11 +152,12 @@ def to_csv(document: dict[str, Any]) -> str:
     metrics = [m["key"] for m in document["metrics"]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*axes, "status", *metrics, "report_dir", "error"])
+    writer.writerow([*axes, "status", *metrics, "warnings", "report_dir", "error"])
     for point in document["points"]:
         writer.writerow([
             *(point["values"][a] for a in axes), point["status"],
             *("" if point["metrics"].get(m) is None else repr(point["metrics"][m]) for m in metrics),
+            " ".join(f"{w['kind']}:{w['subject']}" for w in point.get("warnings", [])),
             point["report_dir"], (point["error"] or "").splitlines()[0] if point["error"] else "",
         ])
     return buffer.getvalue()
@@ -164,16 +168,21 @@ def results_table(document: dict[str, Any]) -> Table:
     axes = [a["path"] for a in document["axes"]]
     metrics = headline_metrics([Metric(**m) for m in document["metrics"]])
     points = document["points"]
-    table = Table(f"Sweep of {document['name']} ({len(points)} points)", [*axes, "status", *(m.header for m in metrics)])
+    table = Table(f"Sweep of {document['name']} ({len(points)} points)", [*axes, "status", "warnings", *(m.header for m in metrics)])
     for point in points:
         ok = point["status"] != "failed"
         table.rows.append([
-            *(str(point["values"][a]) for a in axes), point["status"],
+            *(str(point["values"][a]) for a in axes), point["status"], warning_codes(point.get("warnings")),
             *(m.show(point["metrics"].get(m.key), unit=False) if ok else "-" for m in metrics),
         ])
     for c, metric in enumerate(metrics):
         values = [p["metrics"].get(metric.key) for p in points]
-        table.bold |= {(row, len(axes) + 1 + c) for row in best_indices(metric, values)}
+        table.bold |= {(row, len(axes) + 2 + c) for row in best_indices(metric, values)}
     failed = sum(p["status"] == "failed" for p in points)
-    table.note = "sweep.csv and sweep.json hold every metric" + (f"; {failed} point(s) failed." if failed else ".")
+    warned = sum(bool(p.get("warnings")) for p in points)
+    notes = ["sweep.csv and sweep.json hold every metric"]
+    notes += [f"{failed} point(s) failed"] if failed else []
+    notes += [f"{warned} point(s) have {WARNING_LEGEND}"] if warned else []
+    table.note = "; ".join(notes) + "."
+    table.keys = len(axes) + 2
     return table

@@ -45,6 +45,7 @@ class PointResult:
             "resolved_sha256": self.key,
             "report_dir": str(self.directory),
             "metrics": {m.key: (m.value(self.report) if self.report else None) for m in metrics},
+            "warnings": list((self.report or {}).get("warnings") or []),
         }
 
 

@@ -10,7 +10,8 @@ import pytest
 from rpuarch.config import DatasetConfig
 from rpuarch.errors import ConfigError
 from rpuarch.nn.corpus import Corpus, TextReport
-from rpuarch.nn.data import UNKNOWN, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus
+from rpuarch.nn.data import (UNKNOWN, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus,
+                             unigram_loss)
 
 
 def split(text: str, fractions=(0.8, 0.1, 0.1)):
@@ -45,7 +46,8 @@ def test_unigram_loss_of_uniform_text_is_log_vocab():
     rng = np.random.default_rng(0)
     text = "".join(rng.choice(list("abcdefgh"), 50_000))
     # Add-one smoothed frequencies of 40,000 uniform draws: within 0.1 % of log(8).
-    assert split(text).unigram_loss() == pytest.approx(math.log(8), rel=1e-3)
+    data = split(text)
+    assert unigram_loss(data.splits["train"], data.splits["test"], data.vocab.size) == pytest.approx(math.log(8), rel=1e-3)
 
 
 def test_too_small_splits_are_refused():
@@ -74,6 +76,17 @@ def test_eval_windows_cover_every_stream_segment_once():
     seen = sum(x.size for x, _ in eval_windows(batches))
     assert seen == batches.streams * batches.segment == 6 * 166
     assert len(list(eval_windows(eval_batches(ids, 6, 50, max_chars=300)))) == 1  # 300 chars: 6 x 49
+    # ``predicted`` is exactly the multiset of targets of that pass (what the unigram loss is measured on).
+    targets = np.concatenate([y.reshape(-1) for _, y in eval_windows(batches)])
+    np.testing.assert_array_equal(np.sort(targets), np.sort(batches.predicted))
+
+
+def test_unigram_loss_counts_unknown_symbols_as_training_does():
+    # train: 54 a, 26 b; add-one over a, b and the unknown symbol: p = 55/83, 27/83, 1/83.
+    data = split("aab" * 26 + "aa" + "a" * 8 + "zz" + "a" * 6 + "zzzz")
+    assert data.vocab.size == 3 and data.unknown_counts["test"] == 4
+    expected = -(6 * math.log(55 / 83) + 4 * math.log(1 / 83)) / 10
+    assert unigram_loss(data.splits["train"], data.splits["test"], data.vocab.size) == pytest.approx(expected, rel=1e-12)
 
 
 def test_training_split_smaller_than_one_window_is_refused():

@@ -42,7 +42,7 @@ def train_on_war_and_peace(tmp_path, device: str) -> dict:
 def test_ideal_devices_behind_the_analog_periphery_learn_like_floating_point(tmp_path):
     result = train_on_war_and_peace(tmp_path, "device: {type: ideal}\n")  # 7/9-bit converters, 6 % noise
     rpu, fp = result["accuracy"]["rpu"]["test_loss"], result["accuracy"]["fp"]["test_loss"]
-    unigram, vocab = result["data"]["unigram_test_loss"], result["network"]["vocab_size"]
+    unigram, vocab = result["accuracy"]["unigram"]["test_loss"], result["network"]["vocab_size"]
     assert vocab == 76 and unigram == pytest.approx(3.06, abs=0.01)
     assert rpu < math.log(vocab) - 1.5 and rpu < unigram - 0.5
     assert abs(rpu - fp) < 0.05
@@ -51,6 +51,6 @@ def test_ideal_devices_behind_the_analog_periphery_learn_like_floating_point(tmp
 def test_gokmen_vlasov_device_still_learns(tmp_path):
     result = train_on_war_and_peace(tmp_path, "device: {preset: gokmen-vlasov-2016}\n")
     rpu, fp = result["accuracy"]["rpu"]["test_loss"], result["accuracy"]["fp"]["test_loss"]
-    assert rpu < result["data"]["unigram_test_loss"] - 0.4
+    assert rpu < result["accuracy"]["unigram"]["test_loss"] - 0.4
     assert rpu - fp < 0.3
     assert result["activity"]["coincidences"] > 0 and result["activity"]["updates"] > 0

@@ -144,7 +144,7 @@ def test_cli_run_prints_the_summary_and_honours_seed(tmp_path, capsys, monkeypat
     out = tmp_path / default_out_dir(loaded)
     report = json.loads((out / "report.json").read_text())
     assert report["seed"] == 11 and out.name == f"tiny-{loaded.resolved_sha256[:8]}"
-    for phrase in ("Accuracy", "RPU [nats/char]", "FP [bits/char]", "tiles", "latency per training character",
+    for phrase in ("Accuracy", "RPU network", "floating point", "test [bits/char]", "unigram", "tiles", "latency per training character",
                    "energy per training character", "power", "chip area", "acceleration factor", "energy ratio"):
         assert phrase in printed, phrase
     assert f"{report['accuracy']['rpu']['test_loss']:.4f}" in printed

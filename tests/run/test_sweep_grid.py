@@ -79,9 +79,11 @@ def test_csv_has_one_row_per_point():
         "axes": [{"path": "a", "values": [1, 2]}],
         "metrics": [{"key": "hardware.power_W"}],
         "points": [
-            {"values": {"a": 1}, "status": "done", "metrics": {"hardware.power_W": 0.5}, "report_dir": "p/1", "error": None},
+            {"values": {"a": 1}, "status": "done", "metrics": {"hardware.power_W": 0.5}, "report_dir": "p/1", "error": None,
+             "warnings": [{"kind": "not_converged", "subject": "rpu", "message": "..."}]},
             {"values": {"a": 2}, "status": "failed", "metrics": {"hardware.power_W": None}, "report_dir": "p/2", "error": "diverged\nmore"},
         ],
     }
     lines = to_csv(document).splitlines()
-    assert lines == ["a,status,hardware.power_W,report_dir,error", "1,done,0.5,p/1,", "2,failed,,p/2,diverged"]
+    assert lines == ["a,status,hardware.power_W,warnings,report_dir,error", "1,done,0.5,not_converged:rpu,p/1,",
+                     "2,failed,,,p/2,diverged"]
