@@ -64,7 +64,7 @@ def _verdicts(results: dict[str, Any]) -> str:
     parts = [("up", "resolved (+)"), ("down", "resolved (-)"), ("within", "within ±{d:g}"), ("undecided", "undecided")]
     d = results["facts"].get("difference_of_interest", 0)
     text = ", ".join(f"{counts[k]} {label.format(d=d)}" for k, label in parts if counts.get(k))
-    return f"{text} (of {len(comparisons)})"
+    return f"{'provisional: ' if not results.get('complete', True) else ''}{text} (of {len(comparisons)})"
 
 
 def _runs(results: dict[str, Any]) -> str:

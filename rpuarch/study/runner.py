@@ -154,6 +154,7 @@ def run_study(
 
     campaign = _Campaign(study, _workload_of(study, path), base, seeds, out_dir, cache_dir)
     seeds_of: dict[str, int] = {}
+    asked: list[Tracked] = []  # the comparisons of the last complete stage, which asked for more seeds
     while True:
         points = campaign.plan(seeds_of)
         todo = [p for p in points if p.report is None]
@@ -161,12 +162,13 @@ def run_study(
             limited = budget is not None or stop is not None
             campaign.execute(todo, jobs, should_stop if limited else None, progress, console)
         if any(p.report is None for p in points):
-            run = StudyRun(study, path, out_dir, full, seeds, points, base, data_paths)
+            run = StudyRun(study, path, out_dir, full, seeds, points, base, data_paths, tracked=asked)
             return _finish(run, None, campaign, command, started, complete=False)
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".analysis-") as staging:
             run = StudyRun(study, path, Path(staging), full, seeds, points, base, data_paths)
             analysis = ANALYSES[study.kind](run)
+            asked = run.tracked
             if not _extend(seeds_of, run, points):
                 for plot in Path(staging).glob("*.png"):
                     os.replace(plot, out_dir / plot.name)
@@ -266,7 +268,7 @@ def _finish(run: StudyRun, analysis: Analysis | None, campaign: _Campaign | None
     facts = dict(analysis.facts) if analysis else {}
     sections = list(analysis.sections) if analysis else []
     conv_results = None
-    if run.points:
+    if finished:
         conv_facts, conv_section, conv_results = convergence.assess(
             run.points, campaign.order, study.convergence, run.out_dir)
         facts.update(conv_facts)
@@ -539,6 +541,9 @@ def _runs_section(results: dict[str, Any]) -> list[str]:
 def _statistics_section(results: dict[str, Any]) -> list[str]:
     out = ["## Statistics", "", f"Differences: {results['statistics_rule']}", "", f"Seeds: {results['seed_rule']}", ""]
     if results["comparisons"]:
+        intro = ("The comparisons this study is about (difference of the final test loss in nats/char, paired by seed):"
+                 if results["complete"] else
+                 "The comparisons as of the runs finished before the seed rule added the pending seeds (provisional):")
         words = {"up": "resolved, positive", "down": "resolved, negative", "within": "within the difference of interest",
                  "undecided": "undecided"}
         rows = [[c["label"], str(c["n"]), f"{c['diff']:+.4f}",
@@ -546,8 +551,7 @@ def _statistics_section(results: dict[str, Any]) -> list[str]:
                  f"{c['p']:.3f}" if c["p"] is not None else "n/a",
                  words[c["verdict"]] + (" (separation)" if c["separated"] and c["verdict"] in ("up", "down") and not (c["p"] or 1) < 0.05 else "")]
                 for c in results["comparisons"]]
-        out += ["The comparisons this study is about (difference of the final test loss in nats/char, paired by seed):", "",
-                markdown_table(["comparison", "seeds", "difference", "95 % interval", "p", "verdict"], rows)]
+        out += [intro, "", markdown_table(["comparison", "seeds", "difference", "95 % interval", "p", "verdict"], rows)]
     return out
 
 

@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from synthetic import synthetic_text
+from synthetic import write_study, write_study_workload
 
 from rpuarch.cli import main
 from rpuarch.errors import UserError
@@ -18,17 +17,6 @@ from rpuarch.study import run_study
 from rpuarch.study import runs as study_runs
 from rpuarch.study.points import seed_sequence
 from rpuarch.study.stats import compare, seeds_needed
-
-WORKLOAD = {
-    "name": "tiny",
-    "seed": 1,
-    "dataset": {"path": "corpus.txt"},
-    "network": {"layers": 1, "hidden": 8},
-    "training": {"epochs": 2, "lr": 0.05, "streams": 4, "seq_length": 16, "max_windows_per_epoch": 6,
-                 "update_mode": "aggregated", "eval_chars": 300, "eval_streams": 4},
-    "device": {"preset": "gokmen-vlasov-2016"},
-    "tile": {"rows": 64, "cols": 64},
-}
 
 STUDY = {
     "study": "tiny", "title": "Tiny campaign", "kind": "sweep", "paper": "A claim.", "workload": "workload.yaml",
@@ -43,15 +31,8 @@ STUDY = {
 
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "corpus.txt").write_text(synthetic_text())
-    (tmp_path / "workload.yaml").write_text(yaml.safe_dump(WORKLOAD))
+    write_study_workload(tmp_path)
     return tmp_path
-
-
-def write_study(directory: Path, study: dict, name: str = "study.yaml") -> Path:
-    path = directory / name
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
-    return path
 
 
 def out_of(workdir: Path, name: str = "tiny") -> Path:
@@ -230,3 +211,29 @@ def test_convergence_criterion_on_given_curves(tmp_path):
     assert not flat["converged"] and flat["rpu_stopped"]
     assert (tmp_path / "convergence.png").is_file() and "## Convergence" in section
     assert results["criterion"] == Convergence().model_dump()
+
+
+def test_seeds_the_rule_adds_are_pending_runs_with_the_comparisons_that_asked_for_them(workdir):
+    # A difference of interest far below the noise: the comparison is undecided at 2 seeds.
+    study = write_study(workdir, {**STUDY, "difference_of_interest": 1e-6, "max_seeds": 3})
+    out = out_of(workdir)
+    runs = out / "runs"
+    first_stage = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False,
+                            stop=lambda: len(list(runs.glob("*.json"))) >= 4)
+    assert not first_stage["complete"] and first_stage["runs"]["planned"] == 6
+    assert first_stage["runs"]["pending"] == ["up_down=0 seed 3", "up_down=0.3 seed 3"]
+    [c] = first_stage["comparisons"]
+    assert c["n"] == 2 and c["verdict"] == "undecided"
+    assert "provisional: 1 undecided (of 1)" in (workdir / "reports" / "README.md").read_text()
+    assert "(provisional)" in (out / "report.md").read_text()
+    done = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False)
+    assert done["complete"] and done["comparisons"][0]["n"] == 3
+
+
+def test_bad_budget_or_seed_limit_refuses_without_output(workdir, capsys):
+    study, out = write_study(workdir, STUDY), out_of(workdir)
+    assert main(["study", str(study), "--out", str(out), "--budget", "-5"]) == 2
+    assert "--budget is in minutes" in capsys.readouterr().err
+    assert main(["study", str(study), "--out", str(out), "--max-seeds", "0"]) == 2
+    assert "--max-seeds must be at least 1" in capsys.readouterr().err
+    assert not out.exists()
