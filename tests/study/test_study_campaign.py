@@ -217,9 +217,8 @@ def test_seeds_the_rule_adds_are_pending_runs_with_the_comparisons_that_asked_fo
     # A difference of interest far below the noise: the comparison is undecided at 2 seeds.
     study = write_study(workdir, {**STUDY, "difference_of_interest": 1e-6, "max_seeds": 3})
     out = out_of(workdir)
-    runs = out / "runs"
-    first_stage = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False,
-                            stop=lambda: len(list(runs.glob("*.json"))) >= 4)
+    run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False, max_seeds=2)  # the first 2 seeds
+    first_stage = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False, budget=0)
     assert not first_stage["complete"] and first_stage["runs"]["planned"] == 6
     assert first_stage["runs"]["pending"] == ["up_down=0 seed 3", "up_down=0.3 seed 3"]
     [c] = first_stage["comparisons"]
