@@ -130,11 +130,13 @@ def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = 
             if resume:
                 exc.args = (f"{exc} (This run resumed from the checkpoint in {work_dir}; --fresh starts over.)",)
             raise
+        twin = trained["timing"]["fp"]
         estimated = estimate(
             loaded.workload,
             activity=trained["activity"],
             vocab_size=trained["network"]["vocab_size"],
-            measured_host_chars_per_s=trained["timing"]["fp"]["chars_per_s"],
+            measured_host_chars_per_s=(twin.get("host") or twin)["chars_per_s"],
+            measured_host_conditions=twin.get("host"),
             train_chars=trained["data"]["chars"]["train"],
         )
     return assemble_report(loaded, trained, estimated, started, time.time())

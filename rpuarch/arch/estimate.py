@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Workload, load_preset
-from ..config.hardware import BaselineConfig
+from ..config.baseline import BaselineConfig
 from ..errors import ConfigError, UserError
 from ..files import atomic_write_text, to_jsonable
 from . import quantities as q
@@ -126,6 +126,7 @@ def estimate(
     *,
     train_chars: int | None = None,
     source: str = "workload",
+    measured_host_conditions: dict | None = None,
 ) -> dict:
     """Hardware estimate of the workload's LSTM: ``{"hardware": {...}, "baselines": [...],
     "baselines_skipped": [...]}`` (docs/hardware.md lists every field).
@@ -133,7 +134,8 @@ def estimate(
     ``activity``: train.json's activity (TileActivity totals plus ``arrays.<name>``) when training
     measured it; else the workload's expected ``activity`` section is used. ``vocab_size``,
     ``train_chars``: from training when known. ``measured_host_chars_per_s``: the floating-point
-    twin's speed for the measured-host baseline. ``trace_path``: write the Chrome trace there.
+    twin's speed for the measured-host baseline, ``measured_host_conditions`` how it was measured
+    (load average, CPUs, statistic). ``trace_path``: write the Chrome trace there.
     ``source`` names the workload in error messages.
     """
     vocab = vocab_of(workload, vocab_size, source)
@@ -143,7 +145,7 @@ def estimate(
     check_fits(network, workload.chip.tiles, source)
     chars, chars_how = train_chars_of(workload, train_chars, source)
     out = estimate_network(workload, network, chars, chars_how, activity, measured_host_chars_per_s,
-                           trace_path, source)
+                           trace_path, source, measured_host_conditions)
     out["hardware"]["inputs"]["vocab_size"] = vocab
     return out
 
@@ -157,6 +159,7 @@ def estimate_network(
     measured_items_per_s: float | None = None,
     trace_path: Path | None = None,
     source: str = "workload",
+    measured_conditions: dict | None = None,
 ) -> dict:
     """The estimate of any mapped network (the LSTM of a workload, or an MLP) with the workload's
     tile, chip, converters, update and baselines."""
@@ -200,7 +203,9 @@ def estimate_network(
     compared, skipped = [], []
     for baseline in baselines:
         result = baseline_estimate(baseline, network, windows, hw["epoch_time_s"], hw["epoch_energy_J"],
-                                   measured_items_per_s)
+                                   measured_items_per_s, measured_conditions=measured_conditions,
+                                   rpu_inference=(hw["inference"]["latency_per_char_s"],
+                                                  hw["inference"]["energy_per_char_J"]))
         if isinstance(result, str):
             skipped.append({"name": baseline.name, "reason": result})
             notes.append(f"baseline {baseline.name} skipped: {result}.")

@@ -88,12 +88,17 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
     console.print(energy)
 
     base = Table(title="Against digital baselines (one epoch)")
-    for column in ("baseline", "epoch time", "energy", "acceleration factor", "energy ratio"):
+    for column in ("baseline", "epoch time", "energy", "acceleration factor", "energy ratio", "at best batch"):
         base.add_column(column, justify="left" if column == "baseline" else "right")
     for b in result["baselines"]:
+        best = b.get("best_batch")
         base.add_row(b["name"], si(b["epoch_time_s"], "s"), si(b["energy_J"], "J"),
-                     f"{b['acceleration_factor']:.3g}x", f"{b['energy_ratio']:.3g}x")
+                     f"{b['acceleration_factor']:.3g}x", f"{b['energy_ratio']:.3g}x",
+                     f"batch {best['batch']:,}: {best['acceleration_factor']:.3g}x, {best['energy_ratio']:.3g}x"
+                     if best else "-")
     console.print(base)
+    console.print("At best batch: the baseline at the batch that gives it the most throughput (acceleration factor,"
+                  " energy ratio), the chip at the workload's batch.")
     analytical = hw["analytical"]
     console.print(
         f"Analytical model, first window: {si(analytical['window_time_s'], 's')} (limited by {analytical['limited_by']});"
@@ -101,5 +106,5 @@ def print_summary(console: Console, name: str, result: dict[str, Any]) -> None:
         f" Simulated {hw['simulation']['windows_simulated']} windows, {hw['simulation']['events']:,} events,"
         f" {hw['simulation']['streams_per_operation']} stream(s) per operation, {hw['simulation']['wall_s']:.2f} s."
     )
-    for note in hw["notes"]:
+    for note in hw["notes"] + [b["note"] for b in result["baselines"] if "note" in b]:
         console.print(f"[yellow]note[/]: {note}")

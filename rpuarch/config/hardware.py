@@ -1,4 +1,4 @@
-"""The chip: tiles of RPU arrays with their converters and digital periphery, and the baselines.
+"""The chip: tiles of RPU arrays with their converters and digital periphery.
 
 Converter resolutions are not here: the DAC and ADC bits are those of the workload's ``io``
 section, so training and the cost model always see the same converters. A tile gives the energy
@@ -11,11 +11,10 @@ whose files under models/ give the source of every constant.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import model_validator
 
 from .base import Section, field
+from .baseline import BaselineConfig  # noqa: F401  (re-exported: the baselines live in config/baseline.py)
 
 
 class ArraySpec(Section):
@@ -146,35 +145,3 @@ class ChipConfig(Section):
     static_power_W: float = field(1.0, "Always-on power of control, clocks and I/O.", "W", ge=0)
     bus: BusSpec = field(BusSpec(), "On-chip network between tiles.")
     memory: MemorySpec = field(MemorySpec(), "Activation memory for back-propagation through time.")
-
-
-class BaselineConfig(Section):
-    """A digital processor the RPU chip is compared with.
-
-    Roofline per kernel: max(FLOPs / (peak * efficiency), bytes / bandwidth) plus the launch
-    overhead, so small batches are charged honestly. ``measured-host`` instead uses the
-    floating-point twin's measured characters per second on the machine the command runs on.
-    """
-
-    preset: str | None = field(None, "Preset under models/baselines/ this baseline came from.")
-    name: str = field(..., "Display name.")
-    kind: Literal["cpu", "gpu", "measured-host"] = field("cpu", "What sort of processor.")
-    peak_tflops: float | None = field(
-        None, "Peak FP32 throughput (required for cpu and gpu).", "TFLOP/s", gt=0
-    )
-    memory_bandwidth_GBps: float | None = field(
-        None, "Main-memory bandwidth (required for cpu and gpu).", "GB/s", gt=0
-    )
-    power_W: float = field(..., "Power while training (energy = power x time).", "W", gt=0)
-    launch_overhead_us: float = field(
-        0.0, "Fixed cost of each kernel (launch and framework dispatch).", "us", ge=0
-    )
-    efficiency: float = field(
-        0.6, "Fraction of the peak FLOP/s a dense kernel reaches.", gt=0, le=1
-    )
-
-    @model_validator(mode="after")
-    def _roofline_complete(self) -> BaselineConfig:
-        if self.kind != "measured-host" and (self.peak_tflops is None or self.memory_bandwidth_GBps is None):
-            raise ValueError(f"a {self.kind} baseline needs peak_tflops and memory_bandwidth_GBps")
-        return self

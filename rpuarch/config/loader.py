@@ -342,7 +342,13 @@ def describe_range(model_field: Any) -> str:
             if value is not None:
                 parts.append(f"{sign} {value}")
     annotation = model_field.annotation
+    mapping = next((a for a in (annotation, *typing.get_args(annotation)) if typing.get_origin(a) is dict), None)
     literals = [a for a in _literal_values(annotation)]
+    if mapping is not None:
+        key, value = typing.get_args(mapping)
+        keys = _literal_values(key) or [getattr(key, "__name__", str(key))]
+        return (f"mapping of {', '.join(map(str, keys))} to {value.__name__}"
+                + (" (or null)" if type(None) in typing.get_args(annotation) else ""))
     if literals:
         return "one of " + ", ".join(repr(v) for v in literals)
     if typing.get_origin(annotation) is tuple:

@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import model_validator
 
 from .base import Section, field
+from .baseline import BaselineConfig
 from .device import DeviceConfig
-from .hardware import BaselineConfig, ChipConfig, TileConfig
+from .hardware import ChipConfig, TileConfig
 from .io import IOSection
 from .update import UpdateConfig
 
