@@ -22,8 +22,7 @@ from ..sweep import PointOutcome, PointTask, run_point
 
 # How long a point asked to stop may take to checkpoint (one training window, or an estimate).
 STOP_GRACE_S = 600.0
-
-
+# A point's first message: its process has imported rpuarch, so a Ctrl-C reaches training's handler.
 STARTED = "started"
 
 
@@ -54,7 +53,7 @@ class BudgetExecutor:
             raise UserError(f"--jobs must be at least 1, got {jobs}.")
         self.jobs = jobs
         self.should_stop = should_stop
-        self.stopped = False  # whether points were left unstarted or asked to stop
+        self.stopped = False  # should_stop() turned true with points running or waiting
         self._running: dict = {}  # connection -> (process, task)
         self._started: set = set()  # connections whose point has started (imports done): it can checkpoint
 

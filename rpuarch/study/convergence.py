@@ -10,7 +10,7 @@ improving when its validation loss improved by less than ``rpu_improvement``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +57,13 @@ def _improvement(curve: list[float]) -> float | None:
     return (curve[-2] - curve[-1]) / curve[-2] if len(curve) >= 2 else None
 
 
-def assess(points: list[StudyPoint], order: list[str], criterion: Convergence, out_dir: Path
-           ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-    """Facts, the report's section and results.json's entry, from the finished points."""
+def assess(points: list[StudyPoint], criterion: Convergence, out_dir: Path) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Facts, the report's section and results.json's entry, from the finished points (settings in
+    the order of ``points``)."""
     finished = [p for p in points if p.report is not None]
     uni = unigram(finished)
     rows: list[SettingConvergence] = []
-    for name in order:
+    for name in dict.fromkeys(p.condition for p in points):
         pts = [p for p in finished if p.condition == name]
         if not pts:
             continue
@@ -107,7 +107,7 @@ def assess(points: list[StudyPoint], order: list[str], criterion: Convergence, o
     if plot:
         section += [f"![validation curves]({plot})", ""]
     results = {"criterion": criterion.model_dump(), "unigram": uni, "plot": plot,
-               "settings": [r.__dict__ for r in rows]}
+               "settings": [asdict(r) for r in rows]}
     return facts, section, results
 
 

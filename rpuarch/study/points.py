@@ -23,7 +23,7 @@ class Setting:
     """One setting of the study: its runs differ only by seed."""
 
     name: str  # condition name, or the grid point's label
-    settings: dict[str, Any]
+    fields: dict[str, Any]  # workload fields it sets, by dotted path
     coords: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep name -> {axis name: value}
 
 
@@ -88,6 +88,6 @@ def build_points(study: Study, workload: Path, base_overrides: list[str], seeds:
     for seed in seed_sequence(seeds, max(counts.values())):
         for setting in settings:
             if seed in seed_sequence(seeds, counts[setting.name]):
-                loaded = load_workload(workload, base_overrides + to_overrides(setting.settings) + [f"seed={seed}"])
+                loaded = load_workload(workload, base_overrides + to_overrides(setting.fields) + [f"seed={seed}"])
                 points.append(StudyPoint(setting.name, seed, loaded, setting.coords))
     return points

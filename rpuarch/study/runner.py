@@ -39,7 +39,7 @@ from . import convergence
 from . import data as corpus_data
 from .analyses.common import comparison_facts, markdown_table, mean_std
 from .budget import BudgetExecutor
-from .points import StudyPoint, build_points, study_settings
+from .points import StudyPoint, build_points
 from .runs import DIRNAME as RUNS_DIRNAME
 from .runs import RunStore, corpus_digest, run_key, run_record
 from .spec import Study, load_study, to_overrides
@@ -184,7 +184,6 @@ class _Campaign:
         self.study, self.workload, self.base, self.seeds = study, workload, base, seeds
         self.store = RunStore(out_dir / RUNS_DIRNAME)
         self.cache = ResultCache(cache_dir if cache_dir is not None else default_cache_dir(study))
-        self.order = [s.name for s in study_settings(study, workload, base)]
         self.digests: dict[str, str] = {}
         self.counts: Counter[str] = Counter()  # points finished, by status, over this invocation
         self.statuses: dict[str, str] = {}  # run key -> how this invocation got it (done, cached)
@@ -269,8 +268,7 @@ def _finish(run: StudyRun, analysis: Analysis | None, campaign: _Campaign | None
     sections = list(analysis.sections) if analysis else []
     conv_results = None
     if finished:
-        conv_facts, conv_section, conv_results = convergence.assess(
-            run.points, campaign.order, study.convergence, run.out_dir)
+        conv_facts, conv_section, conv_results = convergence.assess(run.points, study.convergence, run.out_dir)
         facts.update(conv_facts)
         sections += conv_section
     facts.update(_common_facts(run))

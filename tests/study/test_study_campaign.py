@@ -200,14 +200,14 @@ def test_convergence_criterion_on_given_curves(tmp_path):
 
     points = [point("converged", [2.5, 2.0, 1.99], [2.6, 2.4, 2.3]),  # FP -0.5 %, 34 % below 3.0; RPU -4.2 %
               point("still-learning", [2.5, 2.3, 2.2], [2.6, 2.5, 2.499])]  # FP -4.3 %; RPU -0.04 %
-    facts, section, results = assess(points, ["converged", "still-learning"], Convergence(), tmp_path)
+    facts, section, results = assess(points, Convergence(), tmp_path)
     assert facts["converged_fp_converged"] and not facts["converged_rpu_stopped"]
     assert not facts["still_learning_fp_converged"] and facts["still_learning_rpu_stopped"]
     assert facts["fp_last_change_max"] == pytest.approx(0.1 / 2.3)
     assert not facts["converged"] and facts["fp_converged_count"] == 1 and facts["unigram"] == 3.0
     assert "not converged in 1 of 2 settings (still-learning" in facts["convergence_text"]
     # Far enough below the unigram loss is part of the criterion: a flat curve near 3.0 has not learned.
-    flat, _, _ = assess([point("flat", [2.9, 2.9, 2.9], [2.9, 2.9, 2.9])], ["flat"], Convergence(), tmp_path)
+    flat, _, _ = assess([point("flat", [2.9, 2.9, 2.9], [2.9, 2.9, 2.9])], Convergence(), tmp_path)
     assert not flat["converged"] and flat["rpu_stopped"]
     assert (tmp_path / "convergence.png").is_file() and "## Convergence" in section
     assert results["criterion"] == Convergence().model_dump()

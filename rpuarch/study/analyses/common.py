@@ -71,7 +71,7 @@ def comparison_facts(prefix: str, c: Comparison, difference_of_interest: float) 
     seeds = f"{c.n} seed{'s' if c.n != 1 else ''}"
     text = (f"{c.diff:+.3f} nats/char (95 % interval {c.ci_low:+.3f} to {c.ci_high:+.3f}, {seeds})" if c.ci_low is not None
             else f"{c.diff:+.3f} nats/char ({seeds}: no interval)")
-    return {f"{prefix}_text": text,f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
+    return {f"{prefix}_text": text, f"{prefix}_diff": c.diff, f"{prefix}_p": c.p, f"{prefix}_resolved": c.resolved,
             f"{prefix}_resolved_up": c.resolved and c.diff > 0, f"{prefix}_resolved_down": c.resolved and c.diff < 0,
             f"{prefix}_ci_low": c.ci_low, f"{prefix}_ci_high": c.ci_high, f"{prefix}_n": c.n,
             f"{prefix}_within": verdict == "within", f"{prefix}_undecided": verdict == "undecided",

@@ -84,11 +84,8 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
             k = fact_key(lk, x_axis.name, x)
             facts.update(summary_facts(k, summ))
             facts[f"{k}_above_unigram"] = uni is not None and summ.mean > uni
-            if x == sweep.reference:
-                facts.update(run.comparison(f"{k}_vs_ref", vs_ref))
-            else:
-                label = f"{sweep.name}: {grid_label(sweep, (x, line) if line_axis else (x,))} - {x_axis.name}={sweep.reference}"
-                facts.update(run.comparison(f"{k}_vs_ref", vs_ref, label, pts + ref_pts))
+            label = f"{sweep.name}: {grid_label(sweep, (x, line) if line_axis else (x,))} - {x_axis.name}={sweep.reference}"
+            facts.update(run.comparison(f"{k}_vs_ref", vs_ref, label, pts + ref_pts if x != sweep.reference else ()))
             facts.update(run.comparison(f"{k}_vs_fp", vs_fp))
             rows.append([*( [str(line)] if line_axis else []), str(x), mean_std(summ), per_seed(summ),
                          "reference" if x == sweep.reference else diff_text(vs_ref), diff_text(vs_fp)])
