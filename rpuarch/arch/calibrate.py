@@ -33,7 +33,7 @@ from ..config.workload import Workload
 from ..errors import ConfigError
 from . import rollup
 from .components import build_hardware
-from .rates import expected_rates
+from .rates import expected_activity
 
 CASES_DIR = DATA_ROOT / "workloads" / "calibration"
 
@@ -72,12 +72,8 @@ def _peak_mvm(workload: Workload, source: str) -> dict[str, float]:
 
 
 def _training_cycle(workload: Workload, source: str) -> dict[str, float]:
-    from .network import lstm_network
-
     hardware = build_hardware(workload.tile, workload.chip, workload.io, workload.update, source)
-    network = lstm_network(2, 1, 1, workload.tile.rows, workload.tile.cols, 1, 1)
-    rates = expected_rates(network, workload.activity, workload.update.desired_bl)["lstm0"]
-    return rollup.training_cycle(hardware, rates)
+    return rollup.training_cycle(hardware, expected_activity(workload.activity, workload.update.desired_bl))
 
 
 def _baseline(workload: Workload, source: str) -> dict[str, float]:

@@ -26,7 +26,7 @@ from .components import build_hardware, require_training_reads
 from .epoch import steady_state
 from .network import NetworkSpec, check_fits, lstm_network, replicated
 from .program import build_program
-from .rates import expected_rates, measured_rates
+from .rates import expected_activity, expected_rates, measured_rates
 from .trace import chrome_trace
 
 DEFAULT_BASELINES = ("xeon-e5-2699v4", "v100", "h100", "measured-host")
@@ -210,7 +210,7 @@ def estimate_network(
         activity_source = "measured"
     else:
         rates, activity_source = expected_rates(network, workload.activity, desired_bl), "workload"
-    mean = expected_rates(network, workload.activity, desired_bl)[network.roles[0].name]
+    mean = expected_activity(workload.activity, desired_bl)
 
     program = build_program(network, hardware, rates, training=training)
     notes += program.notes

@@ -31,12 +31,17 @@ class ArrayRates:
         return asdict(self)
 
 
-def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
+def expected_activity(expected: ActivityConfig, desired_bl: int) -> ArrayRates:
+    """The workload's expected activity as the rates of an array."""
     coincidences = expected.coincidence_rate
     if coincidences is None:
         coincidences = desired_bl * expected.x_pulse_fraction * expected.d_pulse_fraction
-    rates = ArrayRates(expected.bm_repeats, float(desired_bl), expected.x_pulse_fraction,
-                       expected.d_pulse_fraction, coincidences, None, expected.input_fraction)
+    return ArrayRates(expected.bm_repeats, float(desired_bl), expected.x_pulse_fraction,
+                      expected.d_pulse_fraction, coincidences, None, expected.input_fraction)
+
+
+def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
+    rates = expected_activity(expected, desired_bl)
     return {role.name: rates for role in network.roles}
 
 
