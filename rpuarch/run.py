@@ -88,7 +88,7 @@ def preflight(loaded: LoadedWorkload) -> None:
     """Every check that needs no training, before anything is written: the dataset exists and is
     large enough for the batching, the network fits the chip, the hardware description is
     physically possible. Cheap (no simulation); raises a ``UserError`` naming file and field."""
-    from .arch.components import build_hardware
+    from .arch.components import build_hardware, require_training_reads
     from .arch.network import check_fits, lstm_network
     from .nn.corpus import read_corpus
     from .nn.data import check_trainable, split_corpus
@@ -99,7 +99,8 @@ def preflight(loaded: LoadedWorkload) -> None:
         check_trainable(data, w.training.streams, w.training.seq_length)
         network = lstm_network(data.vocab.size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols,
                                w.training.streams, w.training.seq_length, w.network.bias, w.network.arrays)
-        check_fits(network, w.chip.tiles, "workload")
+        check_fits(network, w.chip.tiles * w.tile.arrays, "workload", w.tile.arrays)
+        require_training_reads(w.tile, "workload")
         build_hardware(w.tile, w.chip, w.io, w.update, "workload")
 
 

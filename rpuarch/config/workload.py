@@ -137,6 +137,12 @@ class ActivityConfig(Section):
         "step", ge=0,
     )
     bm_repeats: float = field(0.0, "Mean bound-management repeats per forward product.", "pass", ge=0)
+    input_fraction: float = field(
+        0.5,
+        "Mean |x| of an analog read's inputs as a fraction of full scale: the fraction of the full-scale"
+        " charge (read energy, integrator charge) a read moves.",
+        ge=0, le=1,
+    )
 
 
 class Workload(Section):

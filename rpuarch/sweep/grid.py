@@ -34,7 +34,7 @@ SWEEP_SCHEMA = "rpuarch.sweep/1"
 TABLE_METRICS = {
     "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
     "hardware.tiles", "hardware.area_mm2",
-    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+    "hardware.time_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
 }
 
 
