@@ -82,7 +82,7 @@ def test_a_changed_workload_or_numerics_version_is_not_mixed_with_old_runs(workd
                         overrides=["training.lr=0.06"])
     assert not changed["complete"] and len(changed["runs"]["pending"]) == 4 and changed["runs"]["other_files"] == old
 
-    monkeypatch.setattr(study_runs, "NUMERICS_VERSION", 2)
+    monkeypatch.setattr(study_runs, "NUMERICS_VERSION", study_runs.NUMERICS_VERSION + 1)
     assert main(["study", str(study), "--out", str(out), "--cache", str(workdir / "cache"), "--budget", "0", "--quiet"]) == 3
     printed = capsys.readouterr().out
     assert "4 of 4 runs are pending" in " ".join(printed.split())
