@@ -1,4 +1,5 @@
-"""Finished points, by the hash of their resolved workload: a point is never computed twice.
+"""Finished points, by their cache key (rpuarch.run.cache_key: the resolved workload, the text it
+trained on, the rpuarch version and the numerics backend): a point is never computed twice.
 
 Each point owns a directory ``<root>/<hash16>/``: its training checkpoints while it runs, then its
 run report (``report.json`` written last, so its presence means finished, and ``report.md``). The
@@ -30,7 +31,8 @@ class ResultCache:
         return self.root / key[:16]
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The finished report of the point with resolved hash ``key``, if there is one."""
+        """The finished report of the point with cache key ``key``, if there is one; an
+        ``UnreadableReport`` when its report.json is broken (the point is then computed again)."""
         return read_finished_report(self.dir_for(key), key)
 
     def put(self, key: str, report: dict[str, Any], plots: bool = False) -> Path:

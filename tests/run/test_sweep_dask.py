@@ -25,6 +25,7 @@ from rpuarch.cli import main
 from rpuarch.config import load_workload
 from rpuarch.errors import UserError
 from rpuarch.sweep import LocalExecutor, PointTask, parse_axis, sweep
+from rpuarch.sweep.points import cache_keys
 
 from conftest import write_workload
 
@@ -148,7 +149,7 @@ class WorkerKiller(threading.Thread):
 def test_a_worker_killed_mid_point_costs_that_point_one_retry_a_second_death_fails_it(tmp_path, cluster, client):
     # Points long enough (about 2 s each on an idle machine) to be killed while they run.
     path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
-    point_hash = lambda seed: load_workload(path, [f"seed={seed}"]).resolved_sha256  # noqa: E731
+    point_hash = lambda seed: cache_keys([("", load_workload(path, [f"seed={seed}"]))])[0]  # noqa: E731
 
     killer = WorkerKiller(client, point_hash(1), times=1)
     killer.start()
@@ -224,7 +225,7 @@ def test_workers_must_see_the_dataset_and_run_the_same_rpuarch(tmp_path, cluster
     import rpuarch.sweep.dask_executor as dask_executor_module
 
     path = write_workload(tmp_path / "w")
-    task = PointTask.of(load_workload(path), "p")
+    task = PointTask.of(load_workload(path), "key", "p")
     monkeypatch.setattr(dask_executor_module, "__version__", "9.9.9")
     with pytest.raises(UserError, match=rf"has rpuarch {re.escape(rpuarch.__version__)}, this client 9\.9\.9"):
         list(dask_executor(cluster).run([task]))
@@ -244,7 +245,7 @@ def test_an_unreachable_or_malformed_scheduler_is_a_user_error(tmp_path):
         port = s.getsockname()[1]
     from rpuarch.sweep.dask_executor import DaskExecutor
 
-    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "p")
+    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "key", "p")
     executor = DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1)
     with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered"):
         list(executor.run([task]))

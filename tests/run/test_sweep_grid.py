@@ -68,7 +68,7 @@ def test_variant_file_flattens_nested_settings(tmp_path, tiny_workload):
 
 def test_a_point_survives_pickling_with_its_hash(tiny_workload):
     loaded = load_workload(tiny_workload, ["io.forward.inp_bits=5", "device.up_down=0.01"])
-    task = pickle.loads(pickle.dumps(PointTask.of(loaded, "p")))
+    task = pickle.loads(pickle.dumps(PointTask.of(loaded, "key", "p")))
     again = task.loaded()
     assert again.resolved_sha256 == loaded.resolved_sha256
     assert again.workload == loaded.workload

@@ -90,6 +90,6 @@ def test_local_executor_counts_the_point_it_is_computing(monkeypatch):
         return executor_module.PointOutcome(task.key, task.label, error="not computed")
 
     monkeypatch.setattr(executor_module, "run_point", fake_point)
-    tasks = [executor_module.PointTask(key=str(i), label=str(i), workload={}, text="", path=None, origins={}) for i in range(3)]
+    tasks = [executor_module.PointTask(key=str(i), resolved_sha256=str(i), label=str(i), workload={}, text="", path=None, origins={}) for i in range(3)]
     outcomes = list(ex.run(tasks))
     assert seen == [1, 1, 1] and len(outcomes) == 3 and ex.running() == 0
