@@ -175,7 +175,8 @@ def corpus_files(dataset: DatasetConfig) -> tuple[str, list[Path]]:
         return spec, files
     if path.is_file():
         return spec, [path]
-    raise ConfigError("workload", "dataset.path", f"{spec!r} is not a file, directory or glob that exists.")
+    raise ConfigError("workload", "dataset.path", f"{str(path.absolute())!r} is not a file, directory or glob that exists"
+                      " (a path in a workload file is relative to that file, one on --set to the working directory).")
 
 
 def decode(data: bytes, name: str, dataset: DatasetConfig, report: TextReport) -> str:

@@ -22,6 +22,7 @@ from ..errors import UserError
 from ..files import atomic_write_json, atomic_write_text
 from ..run import preflight, versions
 from ..sweep import ResultCache, make_executor, run_points
+from ..sweep.cache import check_output_dirs
 from . import data as corpus_data
 from .points import StudyPoint, build_points
 from .spec import Study, load_study, to_overrides
@@ -101,6 +102,7 @@ def run_study(
     if study.kind != "scale":
         points = build_points(study, _workload_of(study, path), base, seeds)
         preflight(points[0].loaded)  # the dataset exists and is large enough, the network fits
+        check_output_dirs(out_dir, cache_dir if cache_dir is not None else default_cache_dir(study))
         _run(points, study, cache_dir, jobs, progress, console)
     run = StudyRun(study, path, out_dir, full, seeds, points, base, data_paths)
     analysis = ANALYSES[study.kind](run)

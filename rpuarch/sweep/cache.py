@@ -14,8 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..files import check_writable_dir
 from ..nn.twin_cache import DIRNAME as TWIN_DIRNAME
 from ..run import read_finished_report, write_report
+
+
+def check_output_dirs(out_dir: str | Path, cache_dir: str | Path | None) -> None:
+    """A study's --out and --cache can be written, before any point runs."""
+    check_writable_dir(out_dir, "--out")
+    if cache_dir is not None:
+        check_writable_dir(cache_dir, "--cache")
 
 
 class ResultCache:

@@ -30,7 +30,7 @@ from ..files import atomic_write_json, atomic_write_text
 from ..report.markdown import render_comparison_markdown
 from ..report.metrics import metrics_of
 from ..report.tables import Table, comparison_table
-from .cache import ResultCache
+from .cache import ResultCache, check_output_dirs
 from .executor import Executor
 from .points import PointResult, run_points
 
@@ -41,6 +41,12 @@ COMPARISON_SCHEMA = "rpuarch.comparison/1"
 class Variant:
     name: str
     overrides: tuple[str, ...]
+    given_in: str | None = None  # the variant file it came from, if any
+
+    @property
+    def origin(self) -> str:
+        """Where it was given, as error messages name it."""
+        return f"{self.given_in}: variants.{self.name}" if self.given_in else f"--variant {self.name}"
 
 
 def parse_variant(text: str) -> Variant:
@@ -68,7 +74,7 @@ def read_variant_file(path: str | Path) -> list[Variant]:
             settings = {}
         if not isinstance(settings, dict):
             raise ConfigError(str(path), f"variants.{name}", "must be a mapping of field paths to values.")
-        out.append(Variant(str(name), tuple(f"{p}={json.dumps(v)}" for p, v in _flatten(settings))))
+        out.append(Variant(str(name), tuple(f"{p}={json.dumps(v)}" for p, v in _flatten(settings)), str(path)))
     return out
 
 
@@ -87,7 +93,7 @@ def load_variants(workload: str | Path | None, overrides: list[str], variants: l
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("--variant", name, "two variants have this name.")
-    return [(v.name, load_workload(workload, overrides + list(v.overrides))) for v in variants]
+    return [(v.name, load_workload(workload, overrides, {v.origin: list(v.overrides)})) for v in variants]
 
 
 def compare(
@@ -103,6 +109,7 @@ def compare(
     """Run every variant; write comparison.md and comparison.json; return the JSON and the table."""
     points = load_variants(workload, overrides, variants)
     out_dir = Path(out_dir)
+    check_output_dirs(out_dir, cache_dir)
     results = run_points(points, ResultCache(cache_dir or out_dir / "points"), executor, progress=progress, console=console)
     reports = [r.report for r in results]
     metrics = metrics_of([r for r in reports if r])

@@ -15,17 +15,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 
 from ..config import LoadedWorkload, load_workload
+from ..config.loader import InvalidYAML, parse_yaml
 from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
 from ..report.metrics import Metric, best_indices, metrics_of
 from ..report.tables import Table
 from ..report.warnings import LEGEND as WARNING_LEGEND
 from ..report.warnings import codes as warning_codes
-from .cache import ResultCache
+from .cache import ResultCache, check_output_dirs
 from .executor import Executor
 from .points import PointResult, run_points
 
@@ -52,8 +52,8 @@ class Axis:
 
 def _parse(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text, "--grid")
+    except InvalidYAML:
         return text
 
 
@@ -89,7 +89,7 @@ def load_points(workload: str | Path | None, overrides: list[str], axes: list[Ax
     points = []
     for values in expand(axes):
         label = ", ".join(f"{p}={v}" for p, v in values.items())
-        points.append((label, load_workload(workload, overrides + [f"{p}={v}" for p, v in values.items()])))
+        points.append((label, load_workload(workload, overrides, {"--grid": [f"{p}={v}" for p, v in values.items()]})))
     return points
 
 
@@ -106,6 +106,7 @@ def sweep(
     """Run the grid, write sweep.json, sweep.csv and sweep.png into ``out_dir``; return sweep.json."""
     points = load_points(workload, overrides, axes)
     out_dir = Path(out_dir)
+    check_output_dirs(out_dir, cache_dir)
     cache = ResultCache(cache_dir or out_dir / "points")
     results = run_points(points, cache, executor, progress=progress, console=console)
     metrics = metrics_of([r.report for r in results if r.report])

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -251,6 +252,48 @@ def test_an_unreachable_or_malformed_scheduler_is_a_user_error(tmp_path):
         list(executor.run([task]))
     with pytest.raises(UserError, match=r"--scheduler 127.0.0.1 is not a scheduler address .* tcp://HOST:PORT"):
         list(DaskExecutor("127.0.0.1", quiet=True).run([task]))
+
+
+def listener(reply: bytes | None) -> tuple[int, threading.Event]:
+    """A TCP server on 127.0.0.1 that is no Dask scheduler: it accepts and stays silent
+    (``reply`` None), or sends ``reply`` at once and then waits (a banner, an HTTP reply)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        held = []
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            if reply is not None:
+                conn.sendall(reply)
+        for conn in held:
+            conn.close()
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1], stop
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.0 400 Bad Request\r\n\r\n", b"SSH-2.0-OpenSSH_9.6\r\n"],
+                         ids=["silent", "http", "banner"])
+def test_a_listener_that_is_not_a_scheduler_is_a_user_error_within_the_timeout(tmp_path, reply):
+    pytest.importorskip("distributed", reason=NO_DASK)
+    from rpuarch.sweep.dask_executor import DaskExecutor
+
+    port, stop = listener(reply)
+    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "key", "p")
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: a program listens there.*not a Dask scheduler"):
+            list(DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1).run([task]))
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 10  # it once hung for ever (silent) or died allocating exabytes (http)
 
 
 def test_without_dask_the_dask_executor_says_how_to_install_it(tmp_path, monkeypatch, capsys):
