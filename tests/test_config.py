@@ -158,3 +158,23 @@ def test_relative_dataset_paths_follow_where_they_were_given(tmp_path, monkeypat
     assert load_workload(path).workload.dataset.path == str(tmp_path / "sub" / "corpus.txt")  # even when missing
     monkeypatch.chdir(tmp_path)
     assert load_workload(path, ["dataset.path=here.txt"]).workload.dataset.path == "here.txt"  # --set: the working directory
+
+
+def test_shipped_workloads_are_found_by_name_outside_the_clone(tmp_path, monkeypatch):
+    import shutil
+
+    from rpuarch.config import loader
+
+    share = tmp_path / "prefix" / "share" / "rpuarch"  # a regular install's data, not the clone
+    for folder in ("workloads", "models"):
+        shutil.copytree(loader.DATA_ROOT / folder, share / folder)
+    monkeypatch.setattr(loader, "DATA_ROOT", share)
+    monkeypatch.chdir(tmp_path)  # no workloads/ here
+    for spec in ("quickstart", "workloads/quickstart.yaml", "quickstart.yaml"):
+        assert loader.find_workload_file(spec) == share / "workloads" / "quickstart.yaml"
+        assert load_workload(spec).workload.name == "quickstart"
+    assert loader.find_workload_file("paper/asymmetry") == share / "workloads" / "paper" / "asymmetry.yaml"
+    (tmp_path / "quickstart").write_text("name: mine\ndataset: {path: x.txt}\n")  # a user's own file wins
+    assert load_workload("quickstart").workload.name == "mine"
+    with pytest.raises(ConfigError, match=rf"no such workload file .*in {share / 'workloads'}.*workloads .*quickstart; studies .*paper/asymmetry"):
+        load_workload("nosuch")

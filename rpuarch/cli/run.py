@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import load_workload
+from ..kernel_cache import say_if_compiling
 from . import add_workload_args, workload_overrides
 
 
@@ -84,6 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f" network {done.get('rpu', 0)} and floating-point twin {done.get('fp', 0)} epoch(s) done).")
     elif plan.replaces:
         console.print(f"Replacing the report in {escape(str(out_dir))}: {escape(plan.replaces)}.")
+    if plan.finished is None:
+        say_if_compiling(console)
     again = f"rpuarch run {loaded.path} --out {out_dir}"
     try:
         report = execute(plan, progress=not args.quiet)

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from ..config import load_workload
 from ..errors import UserError
+from ..kernel_cache import say_if_compiling
 from . import add_workload_args, workload_overrides
 
 
@@ -53,6 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     console = Console()
     verb = "resuming" if args.resume else "training"
     console.print(f"[bold]rpuarch train[/] {verb} {escape(str(loaded.path))} -> {escape(str(out_dir))}")
+    say_if_compiling(console)
     try:
         result = train(loaded, out_dir=out_dir, resume=bool(args.resume), progress=not args.quiet)
     except CheckpointError as exc:

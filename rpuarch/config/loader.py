@@ -53,7 +53,39 @@ def models_dir() -> Path:
 
 
 def default_workload_path() -> Path:
-    return DATA_ROOT / "workloads" / "quickstart.yaml"
+    return shipped_workloads_dir() / "quickstart.yaml"
+
+
+def shipped_workloads_dir() -> Path:
+    """workloads/ of the source tree, or of a regular install (<prefix>/share/rpuarch)."""
+    return DATA_ROOT / "workloads"
+
+
+def find_workload_file(spec: str | os.PathLike) -> Path:
+    """A workload or study file: ``spec`` when it is a file; else the shipped workload it names,
+    as ``quickstart``, ``paper/asymmetry`` or ``workloads/quickstart.yaml`` (as the README writes
+    them, which a regular install finds outside the clone too). A name found nowhere is returned as
+    given, for ``missing_workload`` to explain."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = path.as_posix().removeprefix("./").removeprefix("workloads/")
+    for candidate in (shipped_workloads_dir() / name, shipped_workloads_dir() / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def missing_workload(path: Path, what: str) -> ConfigError:
+    """The error for a workload or study file that does not exist: where the shipped ones are,
+    and their names (studies are the files with a ``study`` field)."""
+    root = shipped_workloads_dir()
+    kinds: dict[bool, list[str]] = {True: [], False: []}
+    for file in sorted(root.rglob("*.yaml")) if root.is_dir() else []:
+        kinds["study" in read_yaml(file)].append(file.relative_to(root).with_suffix("").as_posix())
+    shipped = (f" The shipped files, in {root}, can be given by name: workloads {', '.join(kinds[False])};"
+               f" studies (rpuarch study NAME) {', '.join(kinds[True])}.") if kinds[False] or kinds[True] else ""
+    return ConfigError(str(path), None, f"no such {what} ({path.absolute()}).{shipped}")
 
 
 # ----------------------------------------------------------------------------- YAML
@@ -325,7 +357,9 @@ def load_workload(path: str | os.PathLike | None = None, overrides: list[str] | 
                   labelled: dict[str, list[str]] | None = None) -> LoadedWorkload:
     """Load, resolve and validate a workload file (the embedded quickstart when ``path`` is None);
     ``overrides`` are ``--set`` PATH=VALUE strings, ``labelled`` more of them by origin (``resolve``)."""
-    file = Path(path) if path is not None else default_workload_path()
+    file = find_workload_file(path) if path is not None else default_workload_path()
+    if not file.is_file():
+        raise missing_workload(file, "workload file")
     raw = read_yaml(file, "workload file")
     if not raw:
         raise ConfigError(str(file), None, "the workload is empty. Give at least its dataset; every field is in"

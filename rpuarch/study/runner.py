@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from ..config import load_workload
+from ..config.loader import find_workload_file, missing_workload
 from ..errors import UserError
 from ..files import atomic_write_json, atomic_write_text
 from ..run import preflight, versions
@@ -84,7 +85,9 @@ def run_study(
     from .analyses import ANALYSES
 
     started = time.time()
-    path = Path(path)
+    path = find_workload_file(path)
+    if not path.is_file():
+        raise missing_workload(path, "study file")
     study = load_study(path)
     console = console or Console(stderr=True)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(study)

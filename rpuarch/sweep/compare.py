@@ -9,8 +9,9 @@ YAML variant file:
       asym-2pct: {device.up_down: 0.02}
       small-tiles: {tile: {rows: 512, cols: 512}}
 
-Writes ``comparison.json`` and ``comparison.md`` (``comparison.json`` last); each variant's full
-report is in the cache.
+Writes ``comparison.csv`` (one row per variant, every metric), ``comparison.png`` (the headline
+metrics by variant), ``comparison.md`` and ``comparison.json`` (last); each variant's full report is
+in the cache.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from ..config.loader import read_yaml
 from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
 from ..report.markdown import render_comparison_markdown
-from ..report.metrics import metrics_of
+from ..report.metrics import headline_metrics, metrics_of
 from ..report.tables import Table, comparison_table
 from .cache import ResultCache, check_output_dirs
 from .executor import Executor
-from .points import PointResult, run_points
+from .points import PointResult, points_csv, run_points
 
 COMPARISON_SCHEMA = "rpuarch.comparison/1"
 
@@ -123,8 +124,15 @@ def compare(
         "variants": [{"name": v.name, "overrides": list(v.overrides), **r.to_dict(metrics)} for v, r in zip(variants, results)],
     }
     table = comparison_table([v.name for v in variants], reports, f"{base.workload.name}: {len(variants)} variants")
+    if any(reports):
+        from ..report.plots import metric_grid
+
+        metric_grid("variant", [v.name for v in variants], {"": reports}, headline_metrics(metrics),
+                    f"{base.workload.name}: {len(variants)} variants", out_dir / "comparison.png")
+    csv_rows = [{"variant": v.name, "overrides": " ".join(v.overrides)} for v in variants]
+    atomic_write_text(out_dir / "comparison.csv", points_csv(["variant", "overrides"], csv_rows, document))
     atomic_write_text(out_dir / "comparison.md", _markdown(document, table, results, out_dir))
-    atomic_write_json(out_dir / "comparison.json", document)
+    atomic_write_json(out_dir / "comparison.json", document)  # last: its presence means the comparison finished
     return document, table
 
 

@@ -7,6 +7,8 @@ keeps every point that finished. Points with the same resolved workload are comp
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -18,6 +20,7 @@ from rich.text import Text
 
 from ..config import LoadedWorkload
 from ..report.metrics import Metric
+from ..kernel_cache import say_if_compiling
 from ..run import UnreadableReport, attributed, cache_key
 from .cache import ResultCache
 from .executor import Executor, PointOutcome, PointTask
@@ -73,6 +76,8 @@ def run_points(
             else:
                 tasks[key] = PointTask.of(loaded, key, label)
     by_key = {key: loaded for (_, loaded), key in zip(points, keys)}
+    if tasks and progress:
+        say_if_compiling(console)
 
     cached = len(results)
     counts = {"done": 0, "failed": 0}
@@ -146,3 +151,22 @@ def _first_line(outcome: PointOutcome) -> str:
         return outcome.error
     lines = (outcome.crash or "").strip().splitlines()
     return f"unexpected error: {lines[-1] if lines else '?'}"
+
+
+def points_csv(keys: list[str], key_values: list[dict[str, Any]], document: dict[str, Any]) -> str:
+    """sweep.csv / comparison.csv: one row per point (``document["points"]`` or ``["variants"]``):
+    the columns ``keys`` that name it (values from ``key_values``), status, every metric,
+    warnings, report directory and the first line of its error."""
+    points = document.get("points", document.get("variants"))
+    metrics = [m["key"] for m in document["metrics"]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*keys, "status", *metrics, "warnings", "report_dir", "error"])
+    for named, point in zip(key_values, points):
+        writer.writerow([
+            *(named[k] for k in keys), point["status"],
+            *("" if point["metrics"].get(m) is None else repr(point["metrics"][m]) for m in metrics),
+            " ".join(f"{w['kind']}:{w['subject']}" for w in point.get("warnings", [])),
+            point["report_dir"], (point["error"] or "").splitlines()[0] if point["error"] else "",
+        ])
+    return buffer.getvalue()
