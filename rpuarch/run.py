@@ -7,8 +7,8 @@ decides what to do without writing anything, ``execute`` does it. ``compute_repo
 client writes).
 
 A result is keyed (``cache_key``) on the resolved workload, the sha256 of the text it trained on,
-the rpuarch version and the numerics backend: a finished report is shown again, and a checkpoint
-resumed, only when all four are the same, so changing a corpus file in place gives new numbers.
+the rpuarch and numerics versions and the numerics backend: a finished report is shown again, and a
+checkpoint resumed, only when all are the same, so changing a corpus file in place gives new numbers.
 
 Crash safety: every file is written atomically, and ``report.json`` is written last, so a
 directory holds a finished report exactly when it holds ``report.json``. Training checkpoints
@@ -82,9 +82,12 @@ def numerics_backend() -> str:
 
 
 def cache_key(loaded: LoadedWorkload, text_sha256: str) -> str:
-    """What a finished result is keyed on: the resolved workload, the text, version and backend."""
+    """What a finished result is keyed on: the resolved workload, the text, the rpuarch and
+    numerics versions (rpuarch.nn.NUMERICS_VERSION) and the backend."""
+    from .nn import NUMERICS_VERSION
+
     fields = {"resolved_sha256": loaded.resolved_sha256, "text_sha256": text_sha256, "rpuarch": __version__,
-              "backend": numerics_backend()}
+              "numerics": NUMERICS_VERSION, "backend": numerics_backend()}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -213,7 +216,7 @@ def preflight(loaded: LoadedWorkload) -> CharData:
     large enough for the batching, the network fits the chip, the hardware description is
     physically possible. Cheap (no simulation); raises a ``UserError`` naming file and field.
     Returns the split data."""
-    from .arch.components import build_hardware
+    from .arch.components import build_hardware, require_training_reads
     from .arch.network import check_fits, lstm_network
     from .nn.corpus import read_corpus
     from .nn.data import check_trainable, split_corpus
@@ -224,7 +227,8 @@ def preflight(loaded: LoadedWorkload) -> CharData:
         check_trainable(data, w.training.streams, w.training.seq_length)
         network = lstm_network(data.vocab.size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols,
                                w.training.streams, w.training.seq_length)
-        check_fits(network, w.chip.tiles, "workload")
+        check_fits(network, w.chip.tiles * w.tile.arrays, "workload", w.tile.arrays)
+        require_training_reads(w.tile, "workload")
         build_hardware(w.tile, w.chip, w.io, w.update, "workload")
     return data
 
@@ -269,11 +273,13 @@ def compute_report(loaded: LoadedWorkload, work_dir: str | Path, resume: bool = 
     with attributed(loaded):
         twins = TwinCache(twin_dir) if twin_dir is not None else None
         trained = train(loaded, out_dir=work_dir, resume=resume, progress=progress, twins=twins)
+        twin = trained["timing"]["fp"]
         estimated = estimate(
             loaded.workload,
             activity=trained["activity"],
             vocab_size=trained["network"]["vocab_size"],
-            measured_host_chars_per_s=trained["timing"]["fp"]["chars_per_s"],
+            measured_host_chars_per_s=(twin.get("host") or twin)["chars_per_s"],
+            measured_host_conditions=twin.get("host"),
             train_chars=trained["data"]["chars"]["train"],
         )
     report = assemble_report(loaded, trained, estimated, started, time.time())

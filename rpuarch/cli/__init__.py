@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import UserError
 
 # Command modules, in the order they are listed by --help.
-COMMAND_MODULES = ["config", "device", "bench", "train", "estimate", "run", "study"]
+COMMAND_MODULES = ["config", "device", "bench", "train", "estimate", "calibrate", "run", "study"]
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 

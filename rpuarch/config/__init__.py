@@ -1,7 +1,8 @@
 """Declarative configuration: pydantic models, presets under models/, YAML workloads."""
 
+from .baseline import BaselineConfig
 from .device import DeviceConfig
-from .hardware import BaselineConfig, ChipConfig, TileConfig
+from .hardware import ChipConfig, TileConfig
 from .io import PERFECT_IO, IOConfig, IOSection
 from .loader import LoadedWorkload, list_presets, load_preset, load_workload, resolve
 from .update import UpdateConfig

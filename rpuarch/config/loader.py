@@ -327,6 +327,9 @@ def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None
         user["baselines"] = [_resolve_baseline(item, i, source, origins, sources) for i, item in enumerate(baselines)]
 
     merged = merge(resolved, user, source, {})
+    for kind in ("tile", "chip"):
+        if isinstance(merged.get(kind), dict):
+            merged[kind] = resolve_components(merged[kind], kind, origins, sources, source)
     given = merged.get("sources") or {}
     if not isinstance(given, dict):
         raise ConfigError(origins.get("sources", source), "sources", f"must map field paths to sources, got {type(given).__name__}.",
@@ -337,6 +340,45 @@ def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None
     except ValidationError as exc:
         raise _config_error(exc, source, origins) from None
     return workload, origins
+
+
+def component_path(name: str) -> Path:
+    return models_dir() / "components" / f"{name}.yaml"
+
+
+def resolve_components(section: dict[str, Any], path: str, origins: dict[str, str], sources: dict[str, str],
+                       source: str) -> dict[str, Any]:
+    """Expand every ``component: <kind>/<name>`` below ``section`` (at dotted ``path``) into the
+    library file's fields, with the section's own fields on top. The file's fields and sources
+    are recorded under their full path, so an error in a component file names that file."""
+    out = {}
+    for key, value in section.items():
+        out[key] = resolve_components(value, f"{path}.{key}", origins, sources, source) if isinstance(value, dict) else value
+    name = out.get("component")
+    if name is None:
+        return out
+    where = f"{path}.component"
+    referrer = _origin_of(where, origins, source)
+    file = component_path(str(name))
+    if not file.is_file():
+        folder = file.parent
+        known = sorted(f"{folder.name}/{p.stem}" for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        kinds = sorted(p.name for p in (models_dir() / "components").iterdir() if p.is_dir())
+        raise ConfigError(referrer, where, f"unknown component {name!r} (no {file}).",
+                          "one of: " + ", ".join(known) if known else "a <kind>/<name> with kind one of " + ", ".join(kinds))
+    data = read_yaml(file, "component file")
+    fields = {k: v for k, v in data.items() if k not in ("description", "sources")}
+    own = {k: v for k, v in out.items() if k != "component"}
+    component_origins: dict[str, str] = {}
+    expanded = merge(fields, own, str(file), {})
+    _record(fields, path, str(file), component_origins)
+    for leaf, origin in component_origins.items():
+        origins.setdefault(leaf, origin)
+    for field_name, text in (data.get("sources") or {}).items():
+        if field_name not in own:
+            sources.setdefault(f"{path}.{field_name}", str(text))
+    expanded["component"] = str(name)
+    return expanded
 
 
 def _resolve_baseline(item: Any, index: int, source: str, origins: dict[str, str], sources: dict[str, str]) -> Any:
@@ -417,8 +459,9 @@ def _origin_of(path: str, origins: dict[str, str], default: str) -> str:
         if probe in origins:
             return origins[probe]
         probe = probe.rpartition(".")[0]
-    inside = {origin for field, origin in origins.items() if field.startswith(f"{path}.")} if path else set()
-    return inside.pop() if len(inside) == 1 else default
+    # A whole section (an unknown one typed on --set, a check across its fields): where its fields came from.
+    children = {origin for key, origin in origins.items() if key.startswith(f"{path}.")} if path else set()
+    return children.pop() if len(children) == 1 else default
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -460,7 +503,13 @@ def describe_range(model_field: Any) -> str:
             if value is not None:
                 parts.append(f"{sign} {value}")
     annotation = model_field.annotation
+    mapping = next((a for a in (annotation, *typing.get_args(annotation)) if typing.get_origin(a) is dict), None)
     literals = [a for a in _literal_values(annotation)]
+    if mapping is not None:
+        key, value = typing.get_args(mapping)
+        keys = _literal_values(key) or [getattr(key, "__name__", str(key))]
+        return (f"mapping of {', '.join(map(str, keys))} to {value.__name__}"
+                + (" (or null)" if type(None) in typing.get_args(annotation) else ""))
     if literals:
         return "one of " + ", ".join(repr(v) for v in literals)
     if typing.get_origin(annotation) is tuple:

@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import model_validator
 
 from .base import Section, field
+from .baseline import BaselineConfig
 from .device import DeviceConfig
-from .hardware import BaselineConfig, ChipConfig, TileConfig
+from .hardware import ChipConfig, TileConfig
 from .io import IOSection
 from .update import UpdateConfig
 
@@ -111,6 +112,12 @@ class ActivityConfig(Section):
         "step", ge=0,
     )
     bm_repeats: float = field(0.0, "Mean bound-management repeats per forward product.", "pass", ge=0)
+    input_fraction: float = field(
+        0.5,
+        "Mean |x| of an analog read's inputs as a fraction of full scale: the fraction of the full-scale"
+        " charge (read energy, integrator charge) a read moves.",
+        ge=0, le=1,
+    )
 
 
 class Workload(Section):

@@ -17,8 +17,8 @@ methods) are not saved. An attribute that is ``None`` in the rebuilt run but was
 saved (``NetworkRun.state``) is rebuilt from its dataclass type hint. Anything else raises
 ``TypeError`` when saving, naming the attribute, so a test run shows it at once.
 
-A checkpoint is only resumed by the same workload on the same text, by the same rpuarch version on
-the same numerics backend (``resume_fields``, ``header``); ``training.epochs`` (to train longer),
+A checkpoint is only resumed by the same workload on the same text, by the same rpuarch and numerics
+versions on the same numerics backend (``resume_fields``, ``header``); ``training.epochs`` (to train longer),
 ``training.lr`` (to recover from divergence) and ``name`` may change. A file that is not such a
 checkpoint (truncated, foreign, hostile) raises ``CheckpointError`` and changes nothing.
 """
@@ -42,6 +42,7 @@ from ..config import Workload
 from ..device.tile import default_backend
 from ..errors import UserError
 from ..files import atomic_write_bytes
+from . import NUMERICS_VERSION
 
 FILENAME = "checkpoint.npz"
 FORMAT = 2
@@ -88,6 +89,7 @@ def header(workload: Workload, data_digest: str) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "rpuarch": __version__,
+        "numerics": NUMERICS_VERSION,
         "backend": default_backend(),
         "resume_key": resume_key(workload),
         "resume_fields": resume_fields(workload),
@@ -185,7 +187,8 @@ def check(directory: str | Path, workload: Workload, data_digest: str) -> dict[s
     path = path_in(directory)
     meta, _ = read(directory)
     expected = header(workload, data_digest)
-    for field, what in (("format", "checkpoint format"), ("rpuarch", "rpuarch version"), ("backend", "numerics backend")):
+    for field, what in (("format", "checkpoint format"), ("rpuarch", "rpuarch version"), ("numerics", "numerics version"),
+                        ("backend", "numerics backend")):
         if meta.get(field) != expected[field]:
             raise CheckpointError(
                 f"{path} was written with {what} {meta.get(field)!r}, this is {expected[field]!r}: its numbers"

@@ -32,6 +32,7 @@ from .. import __version__
 from ..config import PERFECT_IO, DeviceConfig, LoadedWorkload, Workload
 from ..errors import ConfigError, TrainingDiverged
 from ..files import atomic_write_json
+from ..host import machine_load, speed_of_epochs
 from ..mapping import lstm_arrays
 from . import checkpoint
 from .analog_matrix import TileFactory
@@ -121,6 +122,9 @@ class NetworkRun:
     eval_seconds: float = 0.0
     eval_activity: dict[str, dict[str, int]] = field(default_factory=dict)
     reused_from: str | None = None  # twin cache key when the twin's numbers were taken, not trained
+    # Per epoch: training seconds and characters, the machine's load at its end (None: a checkpoint
+    # from before they were recorded).
+    epoch_timing: list[dict] | None = None
 
 
 @dataclass
@@ -337,6 +341,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
                 continue  # done before a resume
             for run in pending:
                 _train_epoch(run, batches, windows, workload, bar, interrupt, save, out_dir)
+                _record_epoch_timing(run)
                 run.curve.append(_evaluate_epoch(run, data, workload, bar))
                 run.epochs_done += 1
                 run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
@@ -360,7 +365,18 @@ def _reuse_twin(run: NetworkRun, stored: dict, key: str) -> None:
     run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
     timing = stored["timing"]
     run.train_seconds, run.eval_seconds, run.train_chars = timing["train_s"], timing["eval_s"], timing["train_chars"]
+    run.epoch_timing = timing.get("epochs")
     run.reused_from = key
+
+
+def _record_epoch_timing(run: NetworkRun) -> None:
+    """The epoch just trained: its seconds (over every session that trained it), characters, load."""
+    if run.epoch_timing is None:
+        if run.epochs_done:
+            return  # resumed from a checkpoint that did not record its earlier epochs
+        run.epoch_timing = []
+    seconds = run.train_seconds - sum(e["train_s"] for e in run.epoch_timing)
+    run.epoch_timing.append({"train_s": seconds, "train_chars": run.epoch_chars, **machine_load()})
 
 
 # ---------------------------------------------------------------------------- train.json
@@ -386,6 +402,8 @@ def _timing(run: NetworkRun) -> dict:
         "eval_s": run.eval_seconds,
         "train_chars": run.train_chars,
         "chars_per_s": run.train_chars / run.train_seconds if run.train_seconds > 0 else None,
+        "epochs": run.epoch_timing or [],
+        "host": speed_of_epochs(run.epoch_timing or []),
         **({"reused_from": run.reused_from} if run.reused_from else {}),
     }
 

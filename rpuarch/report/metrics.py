@@ -61,7 +61,7 @@ CORE_METRICS = (
     Metric("hardware.tiles", "tiles used", "tile", None),
     Metric("network.utilization", "array utilisation", "%", "higher"),
     Metric("hardware.area_mm2", "chip area", "mm²", "lower"),
-    Metric("hardware.latency_per_char_s", "latency per char", "s", "lower"),
+    Metric("hardware.time_per_char_s", "time per char", "s", "lower"),
     Metric("hardware.epoch_time_s", "epoch time", "s", "lower"),
     Metric("hardware.energy_per_char_J", "energy per char", "J", "lower"),
     Metric("hardware.power_W", "power", "W", "lower"),
@@ -74,7 +74,7 @@ CORE_METRICS = (
 HEADLINE_METRICS = {
     "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
     "hardware.tiles", "hardware.area_mm2",
-    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+    "hardware.time_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
 }
 
 

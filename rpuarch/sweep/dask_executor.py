@@ -1,4 +1,4 @@
-"""Points of a sweep or comparison on a Dask cluster (``--executor dask``; issue 7).
+"""Points of a sweep or comparison on a Dask cluster (``--executor dask``).
 
 One point is one Dask task: ``run_point`` on the point's ``PointTask`` (the resolved workload as
 plain data, its seed inside). The report comes back to the client, which writes it and the cache,

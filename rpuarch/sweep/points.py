@@ -2,7 +2,8 @@
 
 The client side of a study: finished points come from the cache; the others go to the executor
 as plain data; each outcome is written to the cache here, as it arrives, so an interrupted study
-keeps every point that finished. Points with the same resolved workload are computed once.
+keeps every point that finished. Points with the same resolved workload are computed once. An
+executor may stop before it has run every point (a study's time budget): those come back pending.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .executor import Executor, PointOutcome, PointTask
 class PointResult:
     label: str
     loaded: LoadedWorkload
-    status: Literal["done", "cached", "failed"]
+    status: Literal["done", "cached", "failed", "pending"]
     directory: Path
     report: dict[str, Any] | None = None
     error: str | None = None
@@ -104,7 +105,7 @@ def run_points(
 
     ordered = []
     for (label, loaded), key in zip(points, keys):
-        result = results[key]
+        result = results.get(key) or PointResult(label, loaded, "pending", cache.dir_for(key))
         ordered.append(result if result.label == label else PointResult(label, loaded, result.status, result.directory, result.report, result.error))
     return ordered
 

@@ -81,6 +81,11 @@ def test_train_json_schema(tiny):
         assert acc["test_bpc"] == pytest.approx(acc["test_loss"] / math.log(2))
         assert all(math.isfinite(c[k]) for c in acc["curve"] for k in ("train_loss", "valid_loss", "test_loss"))
         assert result["timing"][side]["chars_per_s"] > 0
+        # Each epoch's time and the machine's load at its end (the measured-host baseline's record).
+        epochs = result["timing"][side]["epochs"]
+        assert [e["train_chars"] for e in epochs] == [9560, 9560] and all(e["cpus"] >= 1 for e in epochs)
+        assert sum(e["train_s"] for e in epochs) == pytest.approx(result["timing"][side]["train_s"])
+        assert result["timing"][side]["host"]["statistic"] == "median of 2 epochs' training speeds"
     assert result["data"]["chars"]["train"] == 9600 and result["data"]["text"]["files"] == 1
     assert result["diverged"] is None
 

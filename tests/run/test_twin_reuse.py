@@ -45,7 +45,8 @@ def test_second_point_reuses_the_twin_with_the_numbers_of_a_fresh_twin(tmp_path)
     assert without_reuse_mark(second["timing"]["fp"]) == first["timing"]["fp"]
     host = [next(b for b in r["baselines"] if b["kind"] == "measured-host") for r in (first, second)]
     chars = second["training"]["chars_per_epoch"]
-    assert host[1]["epoch_time_s"] == pytest.approx(chars / first["timing"]["fp"]["chars_per_s"], rel=1e-12)
+    assert host[1]["epoch_time_s"] == pytest.approx(chars / first["timing"]["fp"]["host"]["chars_per_s"], rel=1e-12)
+    assert host[1]["measurement"]["load_avg_1m"] == first["timing"]["fp"]["host"]["load_avg_1m"]
     markdown = (Path(document["points"][1]["report_dir"]) / "report.md").read_text()
     assert f"fp/{key}.json" in markdown and "measured-host speed is that of the floating-point twin reused" in markdown
 

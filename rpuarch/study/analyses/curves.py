@@ -9,11 +9,10 @@ from matplotlib.ticker import MaxNLocator
 
 from ...report.metrics import lookup
 from ..stats import compare, summarize
-from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save,
-                     summary_facts, unigram)
+from .common import diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save, summary_facts, unigram
 
 HARDWARE = (
-    ("hardware.latency_per_char_s", "latency per training char", "s"),
+    ("hardware.time_per_char_s", "time per training char", "s"),
     ("hardware.energy_per_char_J", "energy per training char", "J"),
     ("hardware.power_W", "power", "W"),
     ("hardware.epoch_time_s", "epoch time (this run's training split)", "s"),
@@ -43,7 +42,7 @@ def analyse(run) -> Any:
         rpu = [final(p, "rpu") for p in pts]
         fp = [final(p, "fp") for p in pts]
         gap = compare(rpu, fp, seeds, seeds)
-        facts.update(comparison_facts(fact_key(c, "gap"), gap))
+        facts.update(run.comparison(fact_key(c, "gap"), gap, f"RPU - floating point, {condition.name}", pts))
         facts[fact_key(c, "gap_relative")] = gap.diff / summarize(fp).mean
         if uni is not None:
             learns = compare(rpu, [uni] * len(rpu))  # against a constant: Welch with zero spread on one side
@@ -80,7 +79,8 @@ def analyse(run) -> Any:
         hw_rows += [[f"acceleration factor vs {name}", f"{v:,.1f}x"] for name, v in res["acceleration_factor"].items()]
         sections += ["Hardware estimate with the activity these runs measured (mean over seeds; 2016 tile and chip presets):", "",
                      markdown_table(["quantity", "value"], hw_rows)]
-    table = markdown_table(["device", "RPU test loss", "FP test loss", "RPU - FP (p)", "RPU per seed", "FP per seed"], rows)
+    table = markdown_table(["device", "RPU test loss", "FP test loss", "RPU - FP, paired [95 % interval]", "RPU per seed",
+                            "FP per seed"], rows)
     sections = ["Final test cross-entropy [nats/char], mean ± std over seeds:", "", table] + sections
     if uni is not None:
         sections.insert(3, f"A model of character frequencies alone scores {uni:.4f} nats/char on the test split.\n")
