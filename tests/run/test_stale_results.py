@@ -113,3 +113,14 @@ def test_broken_cached_points_are_recomputed_not_fatal(tmp_path, capsys):
     assert [p["status"] for p in document["points"]] == ["done", "done", "done"]
     assert all(p["metrics"]["accuracy.rpu.test_loss"] is not None for p in document["points"])
     assert json.loads((dirs[2] / "report.json").read_text())["accuracy"] == report["accuracy"]  # same numbers again
+
+
+def test_study_run_keys_name_a_backend_other_than_numba(tmp_path, monkeypatch):
+    from rpuarch.study.runs import run_key
+
+    loaded = load_workload(write_workload(tmp_path))
+    numba_key = run_key(loaded, "text")
+    monkeypatch.setenv("RPUARCH_BACKEND", "numpy")
+    assert run_key(loaded, "text") != numba_key
+    monkeypatch.setenv("RPUARCH_BACKEND", "numba")
+    assert run_key(loaded, "text") == numba_key  # the committed runs of studies keep their keys
