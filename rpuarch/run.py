@@ -187,14 +187,10 @@ def read_finished_report(out_dir: Path, key: str) -> dict[str, Any] | None:
 
 def _changed_fields(report: dict[str, Any], loaded: LoadedWorkload) -> str:
     """The fields (beyond those a resume may change) in which the report's workload differs from
-    ``loaded``'s, shown as ``path (then -> now)``; "" when none."""
-    from .nn.checkpoint import MAY_CHANGE_ON_RESUME, flatten
+    ``loaded``'s; "" when none."""
+    from .nn.checkpoint import changes, resume_fields
 
-    then = {k: v for k, v in flatten(report["workload"]["resolved"]).items() if k not in MAY_CHANGE_ON_RESUME}
-    now = {k: v for k, v in flatten(loaded.workload.model_dump(mode="json")).items() if k not in MAY_CHANGE_ON_RESUME}
-    changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
-    shown = ", ".join(f"{k} {then.get(k)!r} -> {now.get(k)!r}" for k in changed[:3])
-    return shown + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    return changes(resume_fields(report["workload"]["resolved"]), resume_fields(loaded.workload), shown=3)
 
 
 def _stale_because(report: dict[str, Any], loaded: LoadedWorkload, data: CharData) -> str:

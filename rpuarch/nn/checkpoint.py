@@ -65,19 +65,27 @@ def path_in(directory: str | Path) -> Path:
     return Path(directory) / FILENAME
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            out.update(flatten(item, f"{prefix}{key}."))
+            out.update(_flatten(item, f"{prefix}{key}."))
         return out
     return {prefix.rstrip("."): value}
 
 
-def resume_fields(workload: Workload) -> dict[str, Any]:
-    """The workload fields a resumed run must share with the checkpoint, flattened by path."""
-    fields = flatten(workload.model_dump(mode="json"))
+def resume_fields(workload: Workload | dict[str, Any]) -> dict[str, Any]:
+    """The workload fields (of a ``Workload`` or its JSON dump) a resumed run must share with the
+    checkpoint, flattened by path."""
+    fields = _flatten(workload if isinstance(workload, dict) else workload.model_dump(mode="json"))
     return {k: v for k, v in fields.items() if k not in MAY_CHANGE_ON_RESUME}
+
+
+def changes(then: dict[str, Any], now: dict[str, Any], shown: int = 5) -> str:
+    """The fields in which two ``resume_fields`` differ, as ``path (then -> now)``; "" if none."""
+    changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    listed = ", ".join(f"{k} ({then.get(k)!r} -> {now.get(k)!r})" for k in changed[:shown])
+    return listed + (f" and {len(changed) - shown} more" if len(changed) > shown else "")
 
 
 def resume_key(workload: Workload) -> str:
@@ -195,12 +203,10 @@ def check(directory: str | Path, workload: Workload, data_digest: str) -> dict[s
                 " would not continue those of the run that wrote it.", stale=True,
             )
     if meta.get("resume_key") != expected["resume_key"]:
-        now, then = expected["resume_fields"], meta.get("resume_fields")
-        then = then if isinstance(then, dict) else {}
-        changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
-        shown = ", ".join(f"{k} ({then.get(k)!r} -> {now.get(k)!r})" for k in changed[:5])
+        then = meta.get("resume_fields")
         raise CheckpointError(
-            f"the workload differs from the one that wrote {path}: {shown}{' and more' if len(changed) > 5 else ''}."
+            f"the workload differs from the one that wrote {path}:"
+            f" {changes(then if isinstance(then, dict) else {}, expected['resume_fields'])}."
             f" Only {', '.join(MAY_CHANGE_ON_RESUME)} may change on a resume."
         )
     if meta.get("data_digest") != data_digest:

@@ -83,7 +83,7 @@ def test_a_refused_run_keeps_the_finished_report_and_names_only_run_options(tmp_
     assert main(["run", str(path), "--out", str(out), "--quiet", "--seed", "2"]) == 2
     captured = capsys.readouterr()
     message = " ".join(captured.err.split())
-    assert "another workload" in message and "seed 7 -> 2" in message and "--fresh" in message
+    assert "another workload" in message and "seed (7 -> 2)" in message and "--fresh" in message
     assert "--resume" not in message and captured.out == ""  # no "rpuarch run X -> DIR" line before the error
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # touched nothing
     assert main(["run", str(path), "--out", str(out), "--quiet", "--seed", "2", "--fresh"]) == 0
