@@ -198,8 +198,11 @@ def _stale_because(report: dict[str, Any], loaded: LoadedWorkload, data: CharDat
     reasons = []
     if report.get("data", {}).get("text", {}).get("sha256") != data.corpus.report.sha256:
         reasons.append("the dataset's text changed")
-    if report.get("versions", {}).get("rpuarch") != __version__:
-        reasons.append(f"it was computed by rpuarch {report.get('versions', {}).get('rpuarch')}")
+    from .nn import NUMERICS_VERSION
+
+    then = report.get("versions", {})
+    if then.get("rpuarch") != __version__ or then.get("rpuarch_numerics") != str(NUMERICS_VERSION):
+        reasons.append(f"it was computed by rpuarch {then.get('rpuarch')} (numerics version {then.get('rpuarch_numerics')})")
     if report.get("backend") != numerics_backend():
         reasons.append(f"it was computed with the {report.get('backend')} backend")
     if report.get("workload", {}).get("resolved_sha256") != loaded.resolved_sha256:
@@ -329,7 +332,10 @@ def write_report(report: dict[str, Any], out_dir: str | Path, plots: bool = True
 
 
 def versions() -> dict[str, str]:
-    out = {"rpuarch": __version__, "python": platform.python_version(), "platform": platform.platform()}
+    from .nn import NUMERICS_VERSION
+
+    out = {"rpuarch": __version__, "rpuarch_numerics": str(NUMERICS_VERSION), "python": platform.python_version(),
+           "platform": platform.platform()}
     for package in VERSIONED_PACKAGES:
         try:
             out[package] = importlib.metadata.version(package)
