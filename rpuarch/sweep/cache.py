@@ -1,7 +1,8 @@
 """Finished points, by their cache key (rpuarch.run.cache_key: the resolved workload, the text it
-trained on, the rpuarch version and the numerics backend): a point is never computed twice.
+trained on, the rpuarch and numerics versions and the numerics backend): a point is never computed
+twice.
 
-Each point owns a directory ``<root>/<hash16>/``: its training checkpoints while it runs, then its
+Each point owns a directory ``<root>/<key16>/``: its training checkpoints while it runs, then its
 run report (``report.json`` written last, so its presence means finished, and ``report.md``). The
 layout of ``rpuarch run``'s output directory, so a cached point is an ordinary run a user can open;
 its per-run plots are left out by default (the study's plots summarise the points, and plotting

@@ -20,8 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from ..config import LoadedWorkload
-from ..report.metrics import Metric
 from ..kernel_cache import say_if_compiling
+from ..report.metrics import Metric
 from ..run import UnreadableReport, attributed, cache_key
 from .cache import ResultCache
 from .executor import Executor, PointOutcome, PointTask
