@@ -124,3 +124,12 @@ def test_study_run_keys_name_a_backend_other_than_numba(tmp_path, monkeypatch):
     assert run_key(loaded, "text") != numba_key
     monkeypatch.setenv("RPUARCH_BACKEND", "numba")
     assert run_key(loaded, "text") == numba_key  # the committed runs of studies keep their keys
+
+
+def test_a_worker_that_reads_other_text_refuses_the_point(tmp_path):
+    from rpuarch.errors import UserError
+
+    loaded = load_workload(write_workload(tmp_path))
+    with pytest.raises(UserError, match="other text for the dataset .* or another numerics backend"):
+        run_module.compute_report(loaded, tmp_path / "point", expect_key=cache_key(loaded, "the client's text"))
+    assert not (tmp_path / "point").exists()
