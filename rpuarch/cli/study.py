@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "where it stopped, and its report lists the runs still pending. Exit status 0: every run finished; 3: runs "
         "pending; 2: bad input. See docs/studies.md.",
     )
-    p.add_argument("study", help="study file, e.g. workloads/paper/asymmetry.yaml")
+    p.add_argument("study", help="study file, or a shipped study by name, e.g. paper/asymmetry")
     p.add_argument("--out", metavar="DIR", help="report directory (default: reports/paper/<study>)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="runs at once, in separate processes (default 1)")
     p.add_argument("--full", action="store_true", help="the paper's scale (the study file's full settings): long")

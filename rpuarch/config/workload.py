@@ -148,7 +148,7 @@ class ActivityConfig(Section):
 class Workload(Section):
     """Root of a workload file."""
 
-    name: str = field("workload", "Name shown in reports.")
+    name: str = field("workload", "Name shown in reports (and in the default output directory).", min_length=1, max_length=200)
     seed: int = field(0, "Seed of every random draw (data order, weights, devices, noise).", ge=0)
     dataset: DatasetConfig = field(DatasetConfig(name="linux-headers"), "Training text.")
     network: NetworkConfig = field(NetworkConfig(), "The LSTM.")

@@ -69,6 +69,20 @@ CORE_METRICS = (
 )
 
 
+# The metrics of sweep and comparison plots and of the sweep table (with every acceleration factor);
+# the CSV files hold all.
+HEADLINE_METRICS = {
+    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
+    "hardware.tiles", "hardware.area_mm2",
+    "hardware.time_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+}
+
+
+def headline_metrics(metrics: list[Metric]) -> list[Metric]:
+    """Those of ``metrics`` that sweep and comparison plots show (and the sweep table)."""
+    return [m for m in metrics if m.key in HEADLINE_METRICS or m.key.endswith(".acceleration_factor")]
+
+
 def metrics_of(reports: list[dict[str, Any]]) -> list[Metric]:
     """The core metrics plus acceleration factor and energy ratio against every baseline that
     appears in any of ``reports``."""

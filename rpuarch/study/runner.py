@@ -31,10 +31,12 @@ from typing import Any, Callable, Sequence
 from rich.console import Console
 
 from ..config import load_workload
+from ..config.loader import find_workload_file, missing_workload
 from ..errors import UserError
 from ..files import atomic_write_json, atomic_write_text
 from ..run import preflight, versions
 from ..sweep import ResultCache, make_executor, run_points
+from ..sweep.cache import check_output_dirs
 from . import convergence
 from . import data as corpus_data
 from .analyses.common import comparison_facts, markdown_table, mean_std
@@ -124,7 +126,9 @@ def run_study(
     from .analyses import ANALYSES
 
     started, clock = time.time(), time.monotonic()
-    path = Path(path)
+    path = find_workload_file(path)
+    if not path.is_file():
+        raise missing_workload(path, "study file")
     study = load_study(path)
     if max_seeds is not None:
         if max_seeds < 1:
@@ -148,6 +152,7 @@ def run_study(
         run = StudyRun(study, path, out_dir, full, seeds, [], base, data_paths)
         analysis = ANALYSES["scale"](run)
         return _finish(run, analysis, None, command, started, complete=True)
+    check_output_dirs(out_dir, cache_dir if cache_dir is not None else default_cache_dir(study))
 
     def should_stop() -> bool:
         return (budget is not None and time.monotonic() - clock >= budget * 60) or (stop is not None and stop())

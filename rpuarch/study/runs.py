@@ -7,7 +7,8 @@ warnings, provenance), a few kilobytes to tens of kilobytes.
 
 A run is identified by its key: the sha256 of what it computes, namely the resolved workload
 without the corpus's name or path, the sha256 of the corpus's content, and the numerics version
-(rpuarch.nn.NUMERICS_VERSION). The same run on another machine, with the corpus at another path,
+(rpuarch.nn.NUMERICS_VERSION), and the numerics backend when it is not numba (RPUARCH_BACKEND=numpy
+gives other numbers of the same distribution). The same run on another machine, with the corpus at another path,
 has the same key; a run of a changed workload, corpus or numerics has another and is never mixed
 in. (BLAS may round differently on another machine: runs are equal in what they compute, not
 necessarily to the last bit.)
@@ -47,9 +48,13 @@ def corpus_digest(dataset: DatasetConfig) -> str:
 
 
 def run_key(loaded: LoadedWorkload, data_sha256: str) -> str:
+    from ..run import numerics_backend
+
     workload = loaded.workload.model_dump(mode="json")
     workload["dataset"] = {k: v for k, v in workload["dataset"].items() if k not in ("name", "path")}
     identity = {"workload": workload, "data_sha256": data_sha256, "numerics": NUMERICS_VERSION}
+    if numerics_backend() != "numba":  # the numpy fallback's numbers differ; numba's runs keep their keys
+        identity["backend"] = numerics_backend()
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 

@@ -118,7 +118,7 @@ def test_interrupted_run_leaves_no_report_and_resumes(finished, tmp_path, monkey
     monkeypatch.setattr(rpuarch.arch.estimate, "estimate", estimate_then_crash)
     with pytest.raises(type(crash)):
         run(load_workload(path), out, resume=True, progress=False)
-    assert (out / "checkpoint.pkl").is_file()
+    assert (out / "checkpoint.npz").is_file()
     assert not (out / "report.json").exists() and not (out / "report.md").exists()
     monkeypatch.setattr(rpuarch.arch.estimate, "estimate", real)
     resumed = run(load_workload(path), out, resume=True, progress=False)

@@ -112,7 +112,7 @@ def test_a_study_stopped_mid_run_resumes_to_the_results_of_one_never_stopped(wor
 
     cache = workdir / "cache-stopped"
     stopped = run_study(study, out_dir=workdir / "stopped", cache_dir=cache, progress=False,
-                        stop=lambda: any(cache.glob("*/checkpoint.pkl")))  # after the first epoch's checkpoint
+                        stop=lambda: any(cache.glob("*/checkpoint.npz")))  # after the first epoch's checkpoint
     assert not stopped["complete"] and stopped["runs"]["pending"]
     assert stopped["runs"]["finished"] + len(stopped["runs"]["pending"]) == stopped["runs"]["planned"] == 2
     assert len(list((workdir / "stopped" / "runs").glob("*.json"))) == stopped["runs"]["finished"]  # nothing half written
