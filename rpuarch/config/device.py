@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator, model_serializer, model_validator
 
 from .base import Section, field
+from .transfer import ALGORITHM_HELP, Algorithm, TransferConfig
 
 DeviceType = Literal["constant_step", "soft_bounds", "ideal"]
 
@@ -51,6 +52,33 @@ class DeviceConfig(Section):
     w_min: float = field(-0.6, "Mean lower weight bound.", "weight", lt=0)
     w_max_dtod: float = field(0.3, "Device-to-device spread of w_max, relative std.", ge=0, le=10)
     w_min_dtod: float = field(0.3, "Device-to-device spread of w_min, relative std.", ge=0, le=10)
+    algorithm: Algorithm = field("sgd", ALGORITHM_HELP)
+    transfer: TransferConfig = field(TransferConfig(), "Parameters of tiki-taka, ttv2 and c-ttv2 (ignored by sgd).")
+
+    @field_validator("algorithm")
+    @classmethod
+    def _algorithm_needs_pulses(cls, algorithm: str, info: ValidationInfo) -> str:
+        if algorithm != "sgd" and info.data.get("type") == "ideal":
+            raise ValueError(f"{algorithm} transfers between pulsed arrays; an ideal device has no pulses (use sgd)")
+        return algorithm
+
+    @field_validator("transfer")
+    @classmethod
+    def _transfer_fits_the_algorithm(cls, transfer: TransferConfig, info: ValidationInfo) -> TransferConfig:
+        problem = transfer.combination_problem(info.data.get("algorithm", "sgd"))
+        if problem:
+            raise ValueError(problem)
+        return transfer
+
+    @model_serializer(mode="wrap")
+    def _sgd_without_transfer(self, handler: Any) -> dict[str, Any]:
+        # An sgd device dumps as it did before the transfer algorithms existed, so that the keys of
+        # runs, twins and checkpoints (hashes of the dump) stay those of the runs already made.
+        data = handler(self)
+        if self.algorithm == "sgd":
+            data.pop("algorithm", None)
+            data.pop("transfer", None)
+        return data
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> DeviceConfig:

@@ -4,6 +4,10 @@ Orientation: a tile holds W of shape (out, in). The forward pass drives the ``in
 through DACs and reads the ``out`` lines through ADCs; the backward pass the other way round. The
 update sends pulse trains of x on the ``in`` lines and of d on the ``out`` lines; a device steps at
 each coincidence.
+
+A tile of a transfer algorithm (transfer.py) counts the updates of its fast array A in the update
+counters, and its transfers separately: a transfer reads columns of A through the periphery (one
+one-hot vector each) and pulses the slow array C with them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ class TileActivity:
     x_pulses: int = 0  # pulses sent on the input lines
     d_pulses: int = 0  # pulses sent on the output lines
     coincidences: int = 0  # device steps (pulse coincidences)
+    transfers: int = 0  # transfer events (tiki-taka, ttv2, c-ttv2)
+    transfer_reads: int = 0  # columns of A read by transfers (one-hot vectors through the periphery)
+    transfer_outputs: int = 0  # ADC samples of those reads
+    transfer_updates: int = 0  # rank-1 updates of C by transfers (one per column read)
+    transfer_bl: int = 0  # sum of their pulse-train lengths
+    transfer_x_pulses: int = 0  # pulses on C's input lines (the column's one-hot line)
+    transfer_d_pulses: int = 0  # pulses on C's output lines
+    transfer_coincidences: int = 0  # device steps of C
 
     def add(self, other: TileActivity) -> None:
         for f in fields(self):

@@ -56,6 +56,12 @@ def tile_factory(workload: Workload, floating_point: bool) -> TileFactory:
     device = DeviceConfig(type="ideal") if floating_point else workload.device
     io = PERFECT_IO if floating_point else workload.io
     update, mode = workload.update, workload.training.update_mode
+    if device.algorithm != "sgd":
+        from ..device.transfer import TransferTile, transfer_settings
+
+        # aihwkit's LSTM updates its tiles once per time step: a mini-batch is one step of every stream.
+        settings = transfer_settings(device, io, update, workload.training.streams)
+        return lambda out_size, in_size, rng: TransferTile(out_size, in_size, device, io, update, rng, mode, settings)
 
     def make(out_size: int, in_size: int, rng: np.random.Generator) -> AnalogTile:
         return AnalogTile(out_size, in_size, device, io, update, rng, mode)
