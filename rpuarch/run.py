@@ -216,7 +216,7 @@ def preflight(loaded: LoadedWorkload) -> CharData:
     physically possible. Cheap (no simulation); raises a ``UserError`` naming file and field.
     Returns the split data."""
     from .arch.components import build_hardware, require_training_reads
-    from .arch.network import check_fits, lstm_network
+    from .arch.network import check_fits, workload_network
     from .nn.corpus import read_corpus
     from .nn.data import check_trainable, split_corpus
 
@@ -224,8 +224,7 @@ def preflight(loaded: LoadedWorkload) -> CharData:
     with attributed(loaded):
         data = split_corpus(read_corpus(w.dataset), w.dataset)
         check_trainable(data, w.training.streams, w.training.seq_length)
-        network = lstm_network(data.vocab.size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols,
-                               w.training.streams, w.training.seq_length, w.network.bias, w.network.arrays)
+        network = workload_network(w, data.vocab.size)
         check_fits(network, w.chip.tiles * w.tile.arrays, "workload", w.tile.arrays)
         require_training_reads(w.tile, "workload")
         build_hardware(w.tile, w.chip, w.io, w.update, "workload")

@@ -24,7 +24,7 @@ from . import rollup
 from .baselines import baseline_estimate
 from .components import build_hardware, require_training_reads
 from .epoch import steady_state
-from .network import NetworkSpec, check_fits, lstm_network, replicated
+from .network import NetworkSpec, check_fits, replicated, workload_network
 from .program import build_program
 from .rates import expected_activity, expected_rates, measured_rates
 from .trace import chrome_trace
@@ -163,9 +163,7 @@ def estimate(
     (the network's forward pass alone, its state carried from window to window).
     """
     vocab, chars, chars_how = vocab_and_chars(workload, vocab_size, train_chars, source)
-    t = workload.training
-    network = lstm_network(vocab, workload.network.hidden, workload.network.layers, workload.tile.rows,
-                           workload.tile.cols, t.streams, t.seq_length, workload.network.bias, workload.network.arrays)
+    network = workload_network(workload, vocab)
     out = estimate_network(workload, network, chars, chars_how, activity, measured_host_chars_per_s,
                            trace_path, source, measured_host_conditions, mode=mode)
     out["hardware"]["inputs"]["vocab_size"] = vocab
@@ -279,7 +277,13 @@ def estimate_network(
     }
     hw["checks"] = hardware.checks
     hw["activity"] = {"source": activity_source, "arrays": {name: r.to_dict() for name, r in rates.items()}}
-    hw["activation_memory"] = {"window_bytes": program.window_bytes, "spill_fraction": program.spill_fraction}
+    hw["activation_memory"] = {"window_bytes": program.window_bytes, "spill_fraction": program.spill_fraction,
+                               "buffer_bytes": program.buffer_bytes}
+    if network.transfer is not None:
+        t = network.transfer
+        hw["transfer"] = {"algorithm": t.algorithm, "gamma": t.gamma, "every_updates": t.every,
+                          "reads_per_transfer": t.reads, "arrays_per_weight": network.arrays_per_weight,
+                          "buffer_bytes": program.buffer_bytes}
     hw["inputs"] = {"items_per_epoch": items_per_epoch, "items_per_epoch_source": items_how, "unit": network.unit}
 
     compared, skipped = [], []

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..config import Workload
 from ..errors import ConfigError
 from ..mapping import ONE, ArrayMapping, ArraysMapping, BiasMapping, NetworkMapping, lstm_arrays, mlp_arrays
 
@@ -58,6 +59,23 @@ class ArrayRole:
 
 
 @dataclass(frozen=True)
+class TransferSpec:
+    """A transfer algorithm (tiki-taka, ttv2, c-ttv2): every weight array has a fast array A beside
+    it, an array of the same size on tiles of its own, and columns of A are transferred into it."""
+
+    algorithm: str
+    gamma: float  # reads of W = gamma A + C read both arrays when > 0
+    every: int  # rank-1 updates between two transfers of a tile
+    reads: int  # columns read and written per transfer
+    write_bl: int  # desired pulse-train length of a transfer's update of C
+
+    @property
+    def buffered(self) -> bool:
+        """ttv2 and c-ttv2 keep a digital buffer H of the array's size."""
+        return self.algorithm in ("ttv2", "c-ttv2")
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """A network with its mapping and its training schedule: ``streams`` independent sequences
     (the batch), ``steps`` time steps per window (1 for an MLP), one SGD window at a time."""
@@ -69,15 +87,21 @@ class NetworkSpec:
     steps: int
     unit: Literal["char", "sample"]
     replicas: int = 1  # copies of every array on the chip, each serving a share of the streams
+    transfer: TransferSpec | None = None  # a transfer algorithm's fast arrays (None: sgd)
 
     @property
     def mapping(self) -> NetworkMapping:
         return NetworkMapping(tuple(r.mapping for r in self.roles))
 
     @property
+    def arrays_per_weight(self) -> int:
+        """Physical arrays per weight array: 2 with a transfer algorithm's fast array A."""
+        return 1 if self.transfer is None else 2
+
+    @property
     def tiles(self) -> int:
-        """Tiles of one copy of the network."""
-        return sum(r.mapping.tiles for r in self.roles)
+        """Tiles of one copy of the network (arrays of the tile's size, fast arrays included)."""
+        return sum(r.mapping.tiles for r in self.roles) * self.arrays_per_weight
 
     @property
     def tiles_used(self) -> int:
@@ -108,6 +132,19 @@ def lstm_network(vocab_size: int, hidden: int, layers: int, tile_rows: int, tile
         roles.append(ArrayRole(m, source=i - 1 if i > 0 else None, recurrent=is_lstm, backward_mvm=True,
                                hidden=hidden if is_lstm else 0, cell="lstm" if is_lstm else "softmax"))
     return NetworkSpec(f"LSTM{layers}-{hidden} (vocabulary {vocab_size})", "lstm", tuple(roles), streams, steps, "char")
+
+
+def workload_network(workload: Workload, vocab_size: int) -> NetworkSpec:
+    """The workload's LSTM as training maps it, with its transfer algorithm's fast arrays."""
+    w, t = workload, workload.training
+    network = lstm_network(vocab_size, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols, t.streams,
+                           t.seq_length, w.network.bias, w.network.arrays)
+    if w.device.algorithm == "sgd":
+        return network
+    from ..device.transfer import transfer_settings
+
+    s = transfer_settings(w.device, w.io, w.update, t.streams)
+    return replace(network, transfer=TransferSpec(s.algorithm, s.gamma, s.every, s.reads, s.write.desired_bl))
 
 
 def mlp_network(sizes: list[int], tile_rows: int, tile_cols: int, batch: int = 1) -> NetworkSpec:

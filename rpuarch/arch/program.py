@@ -24,6 +24,8 @@ from .rates import ArrayRates
 
 PHASES = ("forward", "backward", "update")
 SHARED = ("bus", "memory", "offchip")  # resources of the chip, not of one array
+TRANSFER_RESOURCES = ("transfer_read", "buffer", "transfer_update")  # a transfer algorithm's, per array
+BUFFER_BYTES_PER_WEIGHT = 4  # the transfer buffer H in float32, as aihwkit keeps it
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Program:
     window_bytes: float
     training: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    buffer_bytes: float = 0.0  # a buffered transfer algorithm's H, kept in the activation memory
 
 
 def component_of(resource: str) -> str:
@@ -162,7 +165,8 @@ def _add(energy: dict[str, float], more: dict[str, float]) -> dict[str, float]:
 
 
 def placement_of(network: NetworkSpec, hardware: Hardware) -> Placement:
-    blocks = {role.name: role.mapping.tiles for role in network.roles}
+    # A transfer algorithm's fast arrays follow the blocks of their weight array.
+    blocks = {role.name: role.mapping.tiles * network.arrays_per_weight for role in network.roles}
     return place(blocks, hardware.tile.arrays, hardware.chip.mesh_cols)
 
 
@@ -214,14 +218,21 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
     # Activations that must wait for the update: the forward's stored words and the errors.
     steps = network.steps if footprint_steps is None else footprint_steps
     window_bytes = network.streams * steps * sum(_stored_words(r) + r.rows for r in roles) * word
+    fast_arrays = network.transfer  # a transfer algorithm's (None: sgd)
+    buffer_bytes = 0.0
+    if training and fast_arrays is not None and fast_arrays.buffered:
+        buffer_bytes = sum(r.rows * r.cols for r in roles) * BUFFER_BYTES_PER_WEIGHT * network.replicas
     spill = 0.0
     notes = []
-    if training and window_bytes > chip.memory_capacity_bytes:
-        spill = 1.0 - chip.memory_capacity_bytes / window_bytes
+    if training and window_bytes + buffer_bytes > chip.memory_capacity_bytes:
+        spill = 1.0 - chip.memory_capacity_bytes / (window_bytes + buffer_bytes)
+        held = "a window needs" if not buffer_bytes else f"the transfer buffer ({buffer_bytes / 1e6:.3g} MB) and a window need"
         notes.append(
-            f"activation memory: a window needs {window_bytes / 1e6:.3g} MB, the chip has"
+            f"activation memory: {held} {(window_bytes + buffer_bytes) / 1e6:.3g} MB, the chip has"
             f" {chip.memory_capacity_bytes / 1e6:.3g} MB; {spill:.0%} of the traffic goes off chip."
         )
+    # W = gamma A + C: with gamma > 0 every read of W reads both arrays and adds their outputs.
+    arrays_read = 2 if fast_arrays is not None and fast_arrays.gamma > 0 else 1
 
     copies = network.replicas
     works: dict[tuple[int, str], Work] = {}
@@ -233,7 +244,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         row_bands, col_bands = m.grid
         r = rates[role.name]
         name = role.name
-        for kind in ("tile", "adc_out", "adc_in", "vector_unit"):
+        for kind in ("tile", "adc_out", "adc_in", "vector_unit") + (TRANSFER_RESOURCES if fast_arrays else ()):
             capacities[f"{name}.{kind}"] = 1
             tiles_of[f"{name}.{kind}"] = m.tiles * copies
         max_block_rows = max(b.shape[0] for b in blocks) * tile.slices_per_weight
@@ -245,6 +256,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
         # send the column bands' partial sums to the tile that adds them, add a digital bias
         fwd = tile.directions["forward"]
         ops_f = _vector_ops(role, "forward", m.grid, r) + _recombination_ops(tile, role.rows, "forward") + bias
+        ops_f += (arrays_read - 1) * role.rows
         psum_stages, psum_J = transfer(chip, (col_bands - 1) * role.rows, where.reduction(name, m.grid, 0), "pass",
                                        chip.partial_sum_bytes)
         stages = [
@@ -263,7 +275,7 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
             out_stages, out_J = transfer(chip, words, where.between(name, roles[consumer].name))
             stages += out_stages
             energy_vec = _add(energy_vec, out_J)
-        energy_pass = _add(read_energy(tile, role, r, "forward"), psum_J)
+        energy_pass = _add(_times(read_energy(tile, role, r, "forward"), arrays_read), psum_J)
         works[(index, "forward")] = Work(index, "forward", tuple(stages), energy_vec, energy_pass,
                                          r.bm_repeats, 2.0 * role.rows * role.cols)
         if not training:
@@ -289,8 +301,8 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
                 Stage(f"{name}.adc_in", per_pass=bwd.reads * tile.adc_s(max_block_cols, "backward")),
                 *psum_stages,
             ]
-            energy_pass = _add(read_energy(tile, role, r, "backward"), psum_J)
-            ops_b += _recombination_ops(tile, role.cols, "backward")
+            energy_pass = _add(_times(read_energy(tile, role, r, "backward"), arrays_read), psum_J)
+            ops_b += _recombination_ops(tile, role.cols, "backward") + (arrays_read - 1) * role.cols
             energy_vec["vector_unit"] = ops_b * tile.vector_op_J
             if role.source is not None:
                 source = roles[role.source]
@@ -325,11 +337,57 @@ def build_program(network: NetworkSpec, hardware: Hardware, rates: dict[str, Arr
             "array_update": pulses_x * tile.pulse_J(tile.rows) + pulses_d * tile.pulse_J(tile.cols)
             + r.coincidences_per_device * role.rows * role.cols * tile.devices_per_weight * tile.coincidence_extra_J,
         }
+        if fast_arrays is not None:
+            transfer_stages, transfer_J = transfer_work(tile, role, r, fast_arrays.buffered, vu_rate, chip.memory_bytes_per_s,
+                                                        chip.memory_byte_J)
+            stages += transfer_stages
+            energy_vec = _add(energy_vec, transfer_J)
         works[(index, "update")] = Work(index, "update", stages, energy_vec, {}, 0.0, 2.0 * role.rows * role.cols)
 
     if copies > 1:
         works = {key: _sharing(work, copies) for key, work in works.items()}
-    return Program(network, hardware, rates, works, capacities, tiles_of, spill, window_bytes, training, tuple(notes))
+    return Program(network, hardware, rates, works, capacities, tiles_of, spill, window_bytes, training, tuple(notes),
+                   buffer_bytes)
+
+
+def _times(energy: dict[str, float], factor: int) -> dict[str, float]:
+    return {k: v * factor for k, v in energy.items()} if factor != 1 else energy
+
+
+def transfer_work(tile: TileCosts, role: ArrayRole, r: ArrayRates, buffered: bool, vector_ops_per_s: float,
+                  memory_bytes_per_s: float, memory_byte_J: float) -> tuple[tuple[Stage, ...], dict[str, float]]:
+    """A transfer algorithm's transfers, per logical rank-1 update (their measured rate per update):
+
+    - ``transfer_read``: each column read is one read cycle of the fast array A with one driven
+      line (a one-hot input at full scale) and the conversion of its rows (every output line a
+      weight at full input: its devices, integrator and ADC);
+    - ``buffer`` (ttv2, c-ttv2): each read value goes into the digital buffer H (float32): a read
+      and a write of it, and four vector-unit operations (scale and add, divide, truncate and
+      compare, keep the remainder);
+    - ``transfer_update``: the pulsed update of C with the column's one-hot line and the read (or
+      the buffer's steps): its train of 4 BL slots, its pulses and coincidences as measured.
+    Stages follow the update of A in the same operation (the next update waits for them)."""
+    d = tile.directions["forward"]
+    max_block_rows = max(b.shape[0] for b in role.mapping.blocks) * tile.slices_per_weight
+    per_output = (tile.slices_per_weight * (d.adc_J + tile.integrator_J(1, 1.0, "forward"))
+                  + tile.devices_per_weight * d.device_J)
+    per_read = d.dac_J + tile.line_charge_J(tile.rows, tile.read_voltage_V)
+    stages = [Stage(f"{role.name}.transfer_read",
+                    per_vector=r.transfer_reads * (d.reads * d.window_s + tile.adc_s(max_block_rows, "forward")))]
+    energy = {"transfer_read": d.reads * (r.transfer_reads * per_read + r.transfer_outputs * per_output)}
+    if buffered:
+        words_bytes = 2 * BUFFER_BYTES_PER_WEIGHT * r.transfer_outputs
+        ops = 4 * r.transfer_outputs
+        stages.append(Stage(f"{role.name}.buffer", per_vector=words_bytes / memory_bytes_per_s + ops / vector_ops_per_s))
+        energy["buffer"] = words_bytes * memory_byte_J + ops * tile.vector_op_J
+    stages.append(Stage(f"{role.name}.transfer_update",
+                        per_vector=r.transfer_reads * q.update_time_s(r.transfer_bl, tile.t_pulse_s)))
+    energy["transfer_update"] = (
+        (r.transfer_reads + r.transfer_outputs) * r.transfer_bl * tile.slot_J
+        + r.transfer_x_pulses * tile.pulse_J(tile.rows) + r.transfer_d_pulses * tile.pulse_J(tile.cols)
+        + r.transfer_coincidences * tile.devices_per_weight * tile.coincidence_extra_J
+    )
+    return tuple(stages), energy
 
 
 def _sharing(work: Work, copies: int) -> Work:

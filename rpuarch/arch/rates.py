@@ -14,7 +14,10 @@ from typing import Any
 
 from ..config.workload import ActivityConfig
 from ..device.activity import TileActivity
-from .network import NetworkSpec
+from .network import ArrayRole, NetworkSpec
+
+TRANSFER_RATES = ("transfers", "transfer_reads", "transfer_outputs", "transfer_bl", "transfer_x_pulses",
+                  "transfer_d_pulses", "transfer_coincidences")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,14 @@ class ArrayRates:
     coincidences_per_device: float  # device steps per device per rank-1 update
     saturation: float | None  # fraction of forward outputs still clipped (measured only)
     input_fraction: float  # mean |x| of a read as a fraction of full scale (the workload's assumption)
+    # Transfers of a transfer algorithm, per logical rank-1 update (summed over the array's tiles):
+    transfers: float = 0.0  # transfer events
+    transfer_reads: float = 0.0  # columns of A read (one one-hot vector through the periphery each)
+    transfer_outputs: float = 0.0  # ADC samples of those reads
+    transfer_bl: float = 0.0  # mean pulse-train length of a transfer's update of C
+    transfer_x_pulses: float = 0.0  # pulses on C's input lines
+    transfer_d_pulses: float = 0.0  # pulses on C's output lines
+    transfer_coincidences: float = 0.0  # device steps of C
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,7 +53,24 @@ def expected_activity(expected: ActivityConfig, desired_bl: int) -> ArrayRates:
 
 def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
     rates = expected_activity(expected, desired_bl)
-    return {role.name: rates for role in network.roles}
+    return {role.name: expected_transfers(rates, role, network, expected) for role in network.roles}
+
+
+def expected_transfers(rates: ArrayRates, role: ArrayRole, network: NetworkSpec, expected: ActivityConfig) -> ArrayRates:
+    """The rates with the transfers a transfer algorithm makes by its settings: every tile of the
+    array transfers ``reads`` columns every ``every`` rank-1 updates; each column's one-hot input
+    line pulses in every slot of the write's train and the output lines at the expected
+    ``d_pulse_fraction`` (an assumption: the read columns' values decide it)."""
+    t = network.transfer
+    if t is None:
+        return rates
+    blocks = role.mapping.blocks
+    reads = len(blocks) * t.reads / t.every
+    outputs = sum(b.shape[0] for b in blocks) * t.reads / t.every
+    d_pulses = outputs * t.write_bl * expected.d_pulse_fraction
+    return replace(rates, transfers=len(blocks) / t.every, transfer_reads=reads, transfer_outputs=outputs,
+                   transfer_bl=float(t.write_bl), transfer_x_pulses=reads * t.write_bl, transfer_d_pulses=d_pulses,
+                   transfer_coincidences=d_pulses)
 
 
 def measured_rates(network: NetworkSpec, activity: dict[str, Any], expected: ActivityConfig,
@@ -66,6 +94,8 @@ def measured_rates(network: NetworkSpec, activity: dict[str, Any], expected: Act
         d_lines = sum(r.mapping.grid[1] * r.rows for r in group)
         devices = sum(r.rows * r.cols for r in group)
         out[role.name] = _rates_of(counts, tiles, x_lines, d_lines, devices, fallback[role.name], role.name, notes)
+        if network.transfer is not None:
+            out[role.name] = _transfer_rates_of(counts, tiles, out[role.name], fallback[role.name], role.name, notes)
     if not per_array:
         notes.append("activity: no per-array counters; every array uses the network's pooled rates.")
     return out, notes
@@ -86,6 +116,21 @@ def _rates_of(c: TileActivity, tiles: int, x_lines: int, d_lines: int, devices: 
     d_fraction = _clipped(c.d_pulses / (logical_updates * bl * d_lines), f"{name} d pulse fraction", notes)
     coincidences = min(c.coincidences / (logical_updates * devices), bl)
     return ArrayRates(repeats, bl, x_fraction, d_fraction, coincidences, saturation, fallback.input_fraction)
+
+
+def _transfer_rates_of(c: TileActivity, tiles: int, rates: ArrayRates, fallback: ArrayRates, name: str,
+                       notes: list[str]) -> ArrayRates:
+    """The measured transfers per logical update (counters summed over ``tiles`` tiles)."""
+    if c.transfers <= 0 or c.updates <= 0:
+        notes.append(f"activity: {name} has no measured transfers; its transfers use the algorithm's settings.")
+        return replace(rates, **{k: getattr(fallback, k) for k in TRANSFER_RATES})
+    logical_updates = c.updates / tiles
+    bl = c.transfer_bl / c.transfer_updates if c.transfer_updates else 0.0
+    return replace(rates, transfers=c.transfers / logical_updates, transfer_reads=c.transfer_reads / logical_updates,
+                   transfer_outputs=c.transfer_outputs / logical_updates, transfer_bl=bl,
+                   transfer_x_pulses=c.transfer_x_pulses / logical_updates,
+                   transfer_d_pulses=c.transfer_d_pulses / logical_updates,
+                   transfer_coincidences=c.transfer_coincidences / logical_updates)
 
 
 def _clipped(value: float, what: str, notes: list[str]) -> float:

@@ -28,7 +28,7 @@ from .baselines import baseline_estimate
 from .components import build_hardware
 from .epoch import SteadyState, steady_state
 from .estimate import baselines_of, hardware_sources, vocab_and_chars
-from .network import NetworkSpec, check_fits, lstm_network, replicated
+from .network import NetworkSpec, check_fits, replicated, workload_network
 from .program import Program, build_program
 from .rates import expected_rates
 
@@ -139,11 +139,9 @@ def sensitivity(workload: Workload, *, low: float = 0.5, high: float = 2.0, mode
     """``{"sensitivity": [{"parameter", "metric", "low", "high", "base", "source", ...}], "skipped":
     [...], "range": [low, high], "base": {metric: value}}``."""
     vocab, chars, _ = vocab_and_chars(workload, vocab_size, train_chars, source)
-    t = workload.training
 
     def network_of(w: Workload) -> NetworkSpec:
-        return lstm_network(vocab, w.network.hidden, w.network.layers, w.tile.rows, w.tile.cols, t.streams, t.seq_length,
-                            w.network.bias, w.network.arrays)
+        return workload_network(w, vocab)
 
     base_run = _run(workload, network_of(workload), chars, mode, source)
     base = _metrics(base_run, workload, mode)

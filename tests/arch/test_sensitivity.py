@@ -6,6 +6,7 @@ import pytest
 
 from rpuarch.arch import sensitivity as sens
 from rpuarch.arch.estimate import estimate
+from rpuarch.arch.network import lstm_network
 from rpuarch.cli import main
 
 from archtest_helpers import workload
@@ -60,7 +61,7 @@ def test_static_power_adds_its_power_over_the_time_per_character(result):
 def test_reusing_the_schedule_equals_simulating_again(small):
     # An energy-only constant reuses the base's simulated operations: the same sum as a new simulation.
     variant = sens.with_value(small, "tile.vector_unit.energy_pJ_per_op", 2.0)
-    network = sens.lstm_network(20, 8, 1, 64, 64, 4, 5)
+    network = lstm_network(20, 8, 1, 64, 64, 4, 5)
     base = sens._run(small, network, 2000, "training", "test")
     reused = sens._run(variant, network, 2000, "training", "test", base)
     fresh = sens._run(variant, network, 2000, "training", "test")
