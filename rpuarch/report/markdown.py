@@ -32,7 +32,10 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         "",
         f"A {net.get('layers')} x {net.get('hidden')} LSTM character-level language model trained for "
         f"{train.get('epochs')} epoch(s) on {report.get('data', {}).get('source', 'the dataset')} with the "
-        f"{device.get('preset') or device.get('type')} device, beside its floating-point twin; then the chip "
+        f"{device.get('preset') or device.get('type')} device"
+        + (f" by {device['algorithm']} (a fast array pulsed and transferred into each weight array)"
+           if device.get("algorithm", "sgd") != "sgd" else "")
+        + ", beside its floating-point twin; then the chip "
         "that trains it, estimated with the activity this training measured.",
         "",
         f"- workload: `{w.get('path')}` (sha256 `{w.get('sha256', '')[:16]}`, resolved `{w.get('resolved_sha256', '')[:16]}`)",

@@ -223,7 +223,9 @@ def headline(report: dict[str, Any]) -> str:
         )
     chip = (
         f"The chip maps it onto {plain(net.get('physical_tiles'))} tiles ({percent(net.get('utilization'))} of their "
-        f"devices hold weights), {si(hw.get('area_mm2'), 'mm²')}, and takes {si(hw.get('time_per_char_s'), 's')} and "
+        f"devices hold weights)"
+        + (f" and as many again for {hw['transfer']['algorithm']}'s fast arrays" if hw.get("transfer") else "")
+        + f", {si(hw.get('area_mm2'), 'mm²')}, and takes {si(hw.get('time_per_char_s'), 's')} and "
         f"{si(hw.get('energy_per_char_J'), 'J')} per training character at {si(hw.get('power_W'), 'W')}"
     )
     baselines = [b for b in report.get("baselines") or [] if isinstance(b.get("acceleration_factor"), (int, float))]
