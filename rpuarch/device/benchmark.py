@@ -4,7 +4,9 @@ Setup (fixed, so that numbers compare with the reference simulator's): a 256 x 1
 first LSTM layer of a 1 x 64 network on a 97-character vocabulary), the gokmen-vlasov-2016
 device and periphery, BL = 10, lr = 0.05, update and BL management on. Rank-1 pairs as the LSTM
 produces them: x = a one-hot over the first 97 inputs, 63 values uniform in [-0.8, 0.8] and a
-constant 1; d normal with std 0.002, 0.02 and 0.1 (few to many coincidences).
+constant 1; d normal with std 0.002, 0.02 and 0.1 (few to many coincidences). Tiki-Taka and TTv2
+(rpuarch.device.transfer) at d std 0.02 with a transfer every 32 updates (their defaults for 32
+streams), timed in turn with the plain exact update on the same pairs.
 
 Each case is timed over repeated calls for about ``seconds`` of wall time; each call is timed by
 the wall clock and by the process's CPU clock. The machine is shared: a call longer than the
@@ -26,6 +28,7 @@ import numpy as np
 from ..blas import blas_threads as limit_blas_threads
 from ..config import resolve
 from .tile import AnalogTile
+from .transfer import TransferTile, transfer_settings
 
 OUT_SIZE, IN_SIZE, VOCAB, HIDDEN = 256, 161, 97, 63
 LR = 0.05
@@ -35,6 +38,10 @@ REFERENCE_UPDATES = {0.002: 67_000, 0.02: 10_000, 0.1: 2_200}
 TARGET_UPDATES = {0.002: 134_000, 0.02: 20_000, 0.1: 4_400}
 TARGET_AGGREGATED = 100_000  # at d std 0.02, batches of 1,600
 REFERENCE_FORWARD = {32: 80_000, 1: 18_000}
+# Transfer algorithms at their LSTM defaults with 32 streams (a transfer every 32 rank-1 updates),
+# each timed in turn with the plain exact update: the target is half the plain rate (within 2x).
+TRANSFER_ALGORITHMS = ("tiki-taka", "ttv2")
+TRANSFER_STREAMS = 32
 TARGET_FORWARD = {32: 160_000, 1: 36_000}
 
 
@@ -108,6 +115,15 @@ def _run_cases(seconds: float, seed: int, backend: str, progress) -> tuple[list[
         t.weights = rng.normal(0.0, 0.1, (OUT_SIZE, IN_SIZE))
         return t
 
+    def transfer_tile(algorithm: str) -> TransferTile:
+        device = workload.device.model_copy(update={"algorithm": algorithm})
+        t = TransferTile(OUT_SIZE, IN_SIZE, device, workload.io, workload.update, np.random.default_rng(seed), "exact",
+                         transfer_settings(device, workload.io, workload.update, TRANSFER_STREAMS))
+        for array in (t.fast, t.slow, t._view):
+            array.backend = backend  # type: ignore[assignment]
+        t.weights = rng.normal(0.0, 0.1, (OUT_SIZE, IN_SIZE))
+        return t
+
     load_before = os.getloadavg()[0]
     cases = []
     for d_std in D_STDS:
@@ -121,6 +137,20 @@ def _run_cases(seconds: float, seed: int, backend: str, progress) -> tuple[list[
         cases.append(Case(name, "rank-1 updates/s", *rates, TARGET_UPDATES[d_std], REFERENCE_UPDATES[d_std],
                           calls, {"coincidences_per_update": a.coincidences / a.updates,
                                   "mean_bl": a.update_bl / a.updates}))
+    for algorithm in TRANSFER_ALGORITHMS:
+        name = f"update {algorithm} exact, d std 0.02 (a transfer every {TRANSFER_STREAMS} updates)"
+        if progress:
+            progress(name)
+        plain, fast = tile("exact"), transfer_tile(algorithm)
+        batches = [lstm_pairs(200, 0.02, rng) for _ in range(8)]
+        (*plain_rates, _), (*rates, calls) = _time_interleaved(
+            [lambda k: plain.update(*batches[k % len(batches)], LR), lambda k: fast.update(*batches[k % len(batches)], LR)],
+            200, seconds)
+        a = fast.activity
+        cases.append(Case(name, "rank-1 updates/s", *rates, plain_rates[0] / 2, None, calls, {
+            "plain_exact_cpu": plain_rates[0], "slowdown": plain_rates[0] / rates[0],
+            "transfers_per_update": a.transfers / a.updates,
+            "transfer_pulses_per_transfer": (a.transfer_x_pulses + a.transfer_d_pulses) / max(a.transfers, 1)}))
     name = "update aggregated, d std 0.02, batch 1600"
     if progress:
         progress(name)
@@ -145,17 +175,29 @@ def _run_cases(seconds: float, seed: int, backend: str, progress) -> tuple[list[
 def _time_calls(call, items_per_call: int, seconds: float) -> tuple[float, float, float, int]:
     """(median CPU rate, median wall rate, best wall rate, calls): time single calls until
     ``seconds`` of wall time have passed (at least 3 calls)."""
-    call(0)  # warm up (numba compilation is cached on disk, but the first call loads it)
-    wall, cpu = [], []
+    return _time_interleaved([call], items_per_call, seconds)[0]
+
+
+def _time_interleaved(calls: list, items_per_call: int, seconds: float) -> list[tuple[float, float, float, int]]:
+    """``_time_calls`` of several calls taken in turn (A, B, A, B, ...), so that their rates are
+    measured under the same load: one tuple per call."""
+    for call in calls:
+        call(0)  # warm up (numba compilation is cached on disk, but the first call loads it)
+    wall: list[list[float]] = [[] for _ in calls]
+    cpu: list[list[float]] = [[] for _ in calls]
     start = time.perf_counter()
     k = 0
-    while time.perf_counter() - start < seconds or k < 3:
-        w0, c0 = time.perf_counter(), time.process_time()
-        call(k)
-        c1, w1 = time.process_time(), time.perf_counter()
-        wall.append(w1 - w0)
-        cpu.append(max(c1 - c0, 1e-9))
+    while time.perf_counter() - start < seconds * len(calls) or k < 3:
+        for i, call in enumerate(calls):
+            w0, c0 = time.perf_counter(), time.process_time()
+            call(k)
+            c1, w1 = time.process_time(), time.perf_counter()
+            wall[i].append(w1 - w0)
+            cpu[i].append(max(c1 - c0, 1e-9))
         k += 1
-    wall_rates = items_per_call / np.asarray(wall)
-    cpu_rates = items_per_call / np.asarray(cpu)
-    return float(np.median(cpu_rates)), float(np.median(wall_rates)), float(wall_rates.max()), k
+    out = []
+    for w, c in zip(wall, cpu):
+        wall_rates = items_per_call / np.asarray(w)
+        cpu_rates = items_per_call / np.asarray(c)
+        out.append((float(np.median(cpu_rates)), float(np.median(wall_rates)), float(wall_rates.max()), k))
+    return out
