@@ -37,7 +37,7 @@ class TransferConfig(Section):
         1.0,
         "A transfer after every transfer_every rank-1 updates, or mini-batches with units_in_mbatch"
         " (rounded to whole rank-1 updates, at least one).",
-        "update or mini-batch", gt=0, le=1e6,
+        "update or mini-batch", gt=0, le=1_000_000,
     )
     units_in_mbatch: bool | None = field(
         None,
@@ -49,10 +49,10 @@ class TransferConfig(Section):
         1, "Columns of A read (and written into C) per transfer, in turn, wrapping around.", "column", ge=1, le=4096,
     )
     transfer_lr: float = field(
-        1.0, "Learning rate of the transfer: C += transfer_lr * (read column of A); ttv2: into the buffer.", gt=0, le=1e3,
+        1.0, "Learning rate of the transfer: C += transfer_lr * (read column of A); ttv2: into the buffer.", gt=0, le=1000,
     )
     scale_transfer_lr: bool = field(True, "Multiply transfer_lr by training.lr (aihwkit's default).")
-    fast_lr: float = field(1.0, "Learning rate of the SGD updates of A.", gt=0, le=1e3)
+    fast_lr: float = field(1.0, "Learning rate of the SGD updates of A.", gt=0, le=1000)
     scale_fast_lr: bool = field(
         True,
         "Multiply fast_lr by training.lr (aihwkit's current default); false: fast_lr is absolute,"
@@ -72,9 +72,9 @@ class TransferConfig(Section):
         1.0,
         "ttv2, c-ttv2: the buffer pulses C once |H| reaches thres_scale * dw_min (aihwkit's thres_scale;"
         " c-ttv2's buffer_granularity).",
-        gt=0, le=1e6,
+        gt=0, le=1_000_000,
     )
-    step: float = field(1.0, "ttv2, c-ttv2: each buffer step pulses C with lr step * dw_min.", gt=0, le=1e3)
+    step: float = field(1.0, "ttv2, c-ttv2: each buffer step pulses C with lr step * dw_min.", gt=0, le=1000)
     momentum: float | None = field(
         None,
         "ttv2, c-ttv2: fraction of the buffer kept after it pulses; null: aihwkit's default (0.1 for"

@@ -32,7 +32,7 @@ SCHEMA = "rpuarch.study-run/1"
 DIRNAME = "runs"
 # Scalars of the report's hardware section a study reads (the rest of the estimate is rebuilt by `rpuarch run`).
 HARDWARE_KEYS = ("tiles", "area_mm2", "time_per_char_s", "latency_s", "energy_per_char_J", "power_W", "epoch_time_s",
-                 "training_time_s", "ops_per_s_per_W", "peak_ops_per_s")
+                 "training_time_s", "ops_per_s_per_W", "peak_ops_per_s", "tile_area_mm2")
 BASELINE_KEYS = ("name", "kind", "preset", "epoch_time_s", "acceleration_factor", "energy_ratio")
 
 

@@ -43,6 +43,12 @@ class Sweep(Section):
         ..., "Value of the first axis every other value is compared with: its first or last value (the"
         " facts walk from it outwards)."
     )
+    costs: bool = field(
+        False,
+        "Also tabulate each setting's chip cost (time and energy per training character, tiles in use"
+        " and their area, from the activity its runs measured); with more than two lines, compare every"
+        " line with the first at each value.",
+    )
 
     @model_validator(mode="after")
     def _reference_on_axis(self) -> Sweep:

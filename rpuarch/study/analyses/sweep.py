@@ -133,6 +133,29 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
         facts[fact_key(s, "line_better_at")] = ", ".join(map(str, resolved_better)) or "none"
         facts[fact_key(s, "line_better_any")] = bool(resolved_better)
 
+    if sweep.costs and line_axis and len(lines) > 2:
+        # Every line against the first at each x (e.g. each training algorithm against sgd).
+        first = lines[0]
+        for line in lines[1:]:
+            for i, x in enumerate(x_axis.values):
+                sa, sb = per_line[line][i], per_line[first][i]
+                c = compare(list(sa[1].values), list(sb[1].values), sa[4], sb[4])
+                label = f"{sweep.name}: {x_axis.name}={x}, {line_axis.name}={line} - {line_axis.name}={first}"
+                both = _points_at(points, sweep, _coords(sweep, x, line)) + _points_at(points, sweep, _coords(sweep, x, first))
+                facts.update(run.comparison(fact_key(s, line_axis.name, line, x_axis.name, x, "vs_first"), c, label, both))
+    cost_md: list[str] = []
+    if sweep.costs:
+        cost_rows = []
+        for line in lines:
+            lk = fact_key(s, line_axis.name, line) if line_axis else s
+            for x in x_axis.values:
+                cell = _costs(_points_at(points, sweep, _coords(sweep, x, line)))
+                facts.update({f"{fact_key(lk, x_axis.name, x)}_{name}": value for name, value in cell.items()})
+                cost_rows.append([*([str(line)] if line_axis else []), str(x)] + [cell.get(f"{key}_text", "-") for key, _ in COSTS])
+        cost_md = ["Chip cost of each setting (2016 tile and chip presets, with the activity its runs measured; mean over"
+                   " seeds):", "",
+                   markdown_table(([line_axis.label] if line_axis else []) + [x_axis.label] + [label for _, label in COSTS],
+                                  cost_rows)]
     res["fp_test_loss"] = fp.to_dict()
     res["fp_seeds"] = fp_seeds
     plot = _plot(sweep, per_line, fp, uni, out_dir)
@@ -144,8 +167,35 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
           "Differences are RPU test losses minus the reference's (or the FP twin's), paired by seed, with their 95 %"
           " interval and the t-test's p; `*` marks a resolved difference, `* sep` one resolved by the separation of the"
           " seeds (rules under Statistics).", "",
-          f"![{sweep.name}]({plot})", ""]
+          f"![{sweep.name}]({plot})", "", *cost_md]
     return facts, md, plot, res
+
+
+# Costs of a setting (keys of a run's hardware section, fact names): tiles in use and their area
+# (the tiles alone, without the chip's shared memory and network).
+COSTS = (("time_per_char_s", "time per training char"), ("energy_per_char_j", "energy per training char"),
+         ("tiles", "tiles in use"), ("tiles_area_mm2", "area of those tiles"))
+
+
+def _costs(points: list[StudyPoint]) -> dict[str, Any]:
+    """Mean over the runs of their chip costs, as numbers and ``_text`` with units."""
+    from ...report.units import si
+
+    def mean(key: str) -> float | None:
+        values = [p.report.get("hardware", {}).get(key) for p in points]
+        values = [v for v in values if isinstance(v, (int, float))]
+        return float(np.mean(values)) if values else None
+
+    tiles, tile_area = mean("tiles"), mean("tile_area_mm2")
+    cell = {"time_per_char_s": mean("time_per_char_s"), "energy_per_char_j": mean("energy_per_char_J"),
+            "tiles": tiles, "tiles_area_mm2": tiles * tile_area if tiles is not None and tile_area is not None else None}
+    units = {"time_per_char_s": "s", "energy_per_char_j": "J", "tiles": "", "tiles_area_mm2": "mm²"}
+    out: dict[str, Any] = {}
+    for key, value in cell.items():
+        if value is not None:
+            out[key] = value
+            out[f"{key}_text"] = f"{value:g}" if key == "tiles" else si(value, units[key])
+    return out
 
 
 def _coords(sweep: Sweep, x: Any, line: Any) -> dict[str, Any]:
