@@ -43,7 +43,8 @@ class TransferConfig(Section):
         None,
         "true: transfer_every counts mini-batches of training.streams rank-1 updates (one time step of"
         " every stream: aihwkit's LSTM updates its tiles step by step); false: rank-1 updates; null:"
-        " aihwkit's default for the algorithm (true for tiki-taka and ttv2, false for c-ttv2).",
+        " aihwkit's for the algorithm (true for tiki-taka, TransferCompound's default; false for ttv2 and"
+        " c-ttv2, as aihwkit's TTv2 and c-TTv2 presets).",
     )
     n_reads_per_transfer: int = field(
         1, "Columns of A read (and written into C) per transfer, in turn, wrapping around.", "column", ge=1, le=4096,
@@ -73,6 +74,12 @@ class TransferConfig(Section):
         "ttv2, c-ttv2: the buffer pulses C once |H| reaches thres_scale * dw_min (aihwkit's thres_scale;"
         " c-ttv2's buffer_granularity).",
         gt=0, le=1_000_000,
+    )
+    auto_granularity: float = field(
+        0.0,
+        "ttv2, c-ttv2: when > 0, the threshold is also times auto_granularity / (columns x transfer_every),"
+        " the updates it takes to read every column once (aihwkit's; its TTv2 and c-TTv2 presets use 1000).",
+        ge=0, le=1_000_000,
     )
     step: float = field(1.0, "ttv2, c-ttv2: each buffer step pulses C with lr step * dw_min.", gt=0, le=1000)
     momentum: float | None = field(

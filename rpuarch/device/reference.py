@@ -98,6 +98,8 @@ def reference_transfer(
     if s.buffered and s.gamma > 0:
         lr_t *= s.gamma
     threshold = s.thres_scale * dw_min
+    if s.auto_granularity > 0:  # aihwkit's: the updates it takes to read every column once
+        threshold *= s.auto_granularity / (n_in * s.transfer_every)
     for xk, dk in zip(x, d):
         if s.chopped:
             xk, dk = xk * state.in_chopper, dk * state.out_chopper

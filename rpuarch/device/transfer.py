@@ -11,9 +11,10 @@ As aihwkit's ``TransferRPUDevice`` (Tiki-Taka, Gokmen & Haensch 2020), ``Buffere
   and bound management off): y_j = A[:, j] with the read's noise and ADC; then
     tiki-taka:  C is pulsed with x = e_j, d = -y_j, lr_T: C[:, j] += lr_T y_j in expectation;
     ttv2:       H[:, j] += lr_T y_j (a digital buffer of floats); n = trunc(H / thres) clipped to
-                +-transfer_update.desired_bl; C is pulsed with x = e_j, d = -n, lr step * dw_min
-                (one pulse per step); where n != 0: H = momentum H (forget_buffer) or
-                H -= (1 - momentum) n thres;
+                +-transfer_update.desired_bl, thres = thres_scale dw_min (times auto_granularity /
+                (in_size transfer_every) when auto_granularity > 0); C is pulsed with x = e_j,
+                d = -n, lr step * dw_min (one pulse per step); where n != 0: H = momentum H
+                (forget_buffer) or H -= (1 - momentum) n thres;
     c-ttv2:     ttv2 with A's updates taken with x and d times random signs (one per column and
                 one per row: the choppers) and the reads multiplied by the same signs; column j's
                 chopper flips with probability in_chop_prob after it is read, every row's with
@@ -55,11 +56,18 @@ class TransferSettings:
     read_io: IOConfig  # the transfer reads' periphery, management off
     write: UpdateConfig  # the pulsed update of C at a transfer
     thres_scale: float
+    auto_granularity: float
+    transfer_every: float  # as given (aihwkit's auto_granularity divides by it)
     step: float
     momentum: float
     forget_buffer: bool
     in_chop_prob: float
     out_chop_prob: float
+
+    def threshold(self, dw_min: float, columns: int) -> float:
+        """The buffer's step: thres_scale dw_min, times auto_granularity / (columns transfer_every)."""
+        scale = self.auto_granularity / (columns * self.transfer_every) if self.auto_granularity > 0 else 1.0
+        return self.thres_scale * dw_min * scale
 
     @property
     def buffered(self) -> bool:
@@ -75,7 +83,7 @@ def transfer_settings(device: DeviceConfig, io: IOSection, update: UpdateConfig,
     ``streams`` is the mini-batch of ``units_in_mbatch`` (rank-1 updates per time step)."""
     t, algorithm = device.transfer, device.algorithm
     buffered = algorithm in BUFFERED
-    in_mbatch = t.units_in_mbatch if t.units_in_mbatch is not None else algorithm != "c-ttv2"
+    in_mbatch = t.units_in_mbatch if t.units_in_mbatch is not None else not buffered
     every = max(1, math.ceil(t.transfer_every * streams) if in_mbatch else round(t.transfer_every))
     read_io = (t.transfer_forward or io.forward).model_copy(update={"noise_management": "none", "bound_management": "none"})
     write = t.transfer_update
@@ -83,7 +91,8 @@ def transfer_settings(device: DeviceConfig, io: IOSection, update: UpdateConfig,
         write = UpdateConfig(desired_bl=1, update_management=False, update_bl_management=False) if buffered else update
     momentum = t.momentum if t.momentum is not None else (0.1 if algorithm == "ttv2" else 0.0)
     return TransferSettings(algorithm, t.gamma, every, t.n_reads_per_transfer, t.transfer_lr, t.scale_transfer_lr,
-                            t.fast_lr, t.scale_fast_lr, read_io, write, t.thres_scale, t.step, momentum,
+                            t.fast_lr, t.scale_fast_lr, read_io, write, t.thres_scale, t.auto_granularity,
+                            t.transfer_every, t.step, momentum,
                             t.forget_buffer, t.in_chop_prob, t.out_chop_prob)
 
 
@@ -209,7 +218,7 @@ class TransferTile:
         """Add ``added`` (reads, out) into the buffer's columns; return the steps to pulse into C
         (reads, out) and take them off the buffer."""
         s = self.settings
-        threshold = s.thres_scale * self.dw_min
+        threshold = s.threshold(self.dw_min, self.in_size)
         max_steps = s.write.desired_bl
         h = self.buffer[:, columns].T + added
         steps = np.clip(np.trunc(h / threshold), -max_steps, max_steps)

@@ -22,7 +22,7 @@ OUT, IN = 6, 5
 # Transfers every 4 updates, columns in turn; lrs that move C by several steps per transfer.
 ALGORITHMS = {
     "tiki-taka": dict(scale_transfer_lr=False, transfer_lr=0.05),
-    "ttv2": dict(scale_transfer_lr=False, transfer_lr=0.02, forget_buffer=False, momentum=0.2),
+    "ttv2": dict(scale_transfer_lr=False, transfer_lr=0.02, forget_buffer=False, momentum=0.2, auto_granularity=40),
     "c-ttv2": dict(scale_transfer_lr=False, transfer_lr=0.02, in_chop_prob=0.5, out_chop_prob=0.3),
 }
 
@@ -218,8 +218,11 @@ def test_transfers_are_counted_across_calls():
 def test_units_in_mbatch_counts_streams():
     device = DeviceConfig(algorithm="tiki-taka", transfer=TransferConfig(transfer_every=2))
     assert transfer_settings(device, IO, UP, streams=32).every == 64  # tiki-taka: mini-batches by default
-    chopped = DeviceConfig(algorithm="c-ttv2", transfer=TransferConfig(transfer_every=2))
-    assert transfer_settings(chopped, IO, UP, streams=32).every == 2  # c-ttv2: rank-1 updates
+    for buffered in ("ttv2", "c-ttv2"):  # aihwkit's TTv2 and c-TTv2 presets: rank-1 updates
+        assert transfer_settings(DeviceConfig(algorithm=buffered, transfer=TransferConfig(transfer_every=2)),
+                                 IO, UP, streams=32).every == 2
+    chopped = DeviceConfig(algorithm="c-ttv2", transfer=TransferConfig(transfer_every=2, auto_granularity=1000))
+    assert transfer_settings(chopped, IO, UP, 32).threshold(0.001, 125) == pytest.approx(0.001 * 1000 / (125 * 2))
     assert transfer_settings(chopped, IO, UP, 32).write.desired_bl == 1  # aihwkit's buffered default
     assert transfer_settings(device, IO, UP, 32).read_io.noise_management == "none"
 
