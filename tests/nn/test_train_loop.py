@@ -236,3 +236,28 @@ def test_a_network_too_large_for_memory_is_refused_before_anything_is_built(tmp_
     # 8 x 8192 on ~20 characters: about 4.3e9 weights, far beyond any test machine's memory.
     with pytest.raises(UserError, match=r"network.hidden.*GB of memory"):
         run(write_workload(tmp_path), ["network.hidden=8192", "network.layers=8"])
+
+
+@pytest.mark.parametrize("algorithm", ["tiki-taka", "c-ttv2"])
+def test_transfer_algorithms_resume_exactly_mid_epoch(tmp_path, monkeypatch, algorithm):
+    """A, C, the buffer, the choppers and the transfer counters are checkpointed: Ctrl-C in the
+    second epoch and a resume give the uninterrupted numbers, transfers included."""
+    path = write_workload(tmp_path, chars=6_000)
+    overrides = [f"device.algorithm={algorithm}", "device.transfer.in_chop_prob=0.5"]
+    straight = run(path, overrides)
+    assert straight["activity"]["transfers"] > 0
+    out = tmp_path / "out"
+    calls = {"n": 0}
+    original = model_module.CharLSTM.train_window
+
+    def interrupted(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 150:  # the RPU network, in its second epoch
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    monkeypatch.setattr(model_module.CharLSTM, "train_window", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(path, overrides, out_dir=out)
+    monkeypatch.setattr(model_module.CharLSTM, "train_window", original)
+    assert numbers(run(path, overrides, out_dir=out, resume=True)) == numbers(straight)

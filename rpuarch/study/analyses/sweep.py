@@ -193,7 +193,7 @@ def _costs(points: list[StudyPoint]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in cell.items():
         if value is not None:
-            out[key] = value
+            out[key] = int(value) if key == "tiles" and value.is_integer() else value
             out[f"{key}_text"] = f"{value:g}" if key == "tiles" else si(value, units[key])
     return out
 
