@@ -16,6 +16,8 @@ from rpuarch.device.reference import TransferState, reference_transfer
 from rpuarch.device.transfer import TransferTile, transfer_settings
 from rpuarch.errors import ConfigError
 
+from test_pulse_update import _assert_same_distribution
+
 UP = UpdateConfig(desired_bl=10)
 IO = IOSection()
 OUT, IN = 6, 5
@@ -78,17 +80,6 @@ def _reference(device, replicates, seed, lr_scale=1.0):
     return np.array(out)
 
 
-def _assert_same_distribution(a, b):
-    mean_a, mean_b = a.mean(0), b.mean(0)
-    var_a, var_b = a.var(0, ddof=1), b.var(0, ddof=1)
-    se = np.sqrt((var_a + var_b) / a.shape[0])
-    moving = se > 0
-    assert np.all(mean_a[~moving] == mean_b[~moving])
-    z = (mean_a[moving] - mean_b[moving]) / se[moving]
-    assert np.max(np.abs(z)) < 4.5, np.sort(np.abs(z))[-5:]
-    assert var_a.sum() / var_b.sum() == pytest.approx(1, abs=0.15)
-
-
 # ----------------------------------------------------------------------------- against the reference
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
@@ -118,14 +109,19 @@ def test_aggregated_transfer_matches_the_reference_away_from_the_bounds(algorith
 PERFECT_READ = IOConfig(is_perfect=True)
 
 
+def _exact(algorithm, **transfer):
+    """No device variation or pulse noise, a perfect transfer read: outcomes computable by hand."""
+    return DeviceConfig(dw_min_std=0.0, dw_min_dtod=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0,
+                        algorithm=algorithm, transfer=TransferConfig(transfer_every=1, units_in_mbatch=False,
+                                                                     scale_transfer_lr=False,
+                                                                     transfer_forward=PERFECT_READ, **transfer))
+
+
 def test_tiki_taka_transfer_adds_lr_times_the_read_column():
     """With a perfect read and no device variation, one transfer moves C[:, j] by transfer_lr *
     A[:, j] in expectation (lr_T max|A| / dw_min = 8 pulses, below BL = 10: no truncation):
     400 replicates, |z| < 4.5."""
-    device = DeviceConfig(dw_min_std=0.0, dw_min_dtod=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0,
-                          algorithm="tiki-taka", transfer=TransferConfig(
-                              transfer_every=1, units_in_mbatch=False, n_reads_per_transfer=2,
-                              transfer_lr=0.04, scale_transfer_lr=False, transfer_forward=PERFECT_READ))
+    device = _exact("tiki-taka", n_reads_per_transfer=2, transfer_lr=0.04)
     changes = []
     for r in range(400):
         tile = _tile(device)
@@ -149,10 +145,7 @@ def test_ttv2_buffer_steps_and_keeps_the_remainder():
     """Perfect read, deterministic write (BL 1, one pulse per step, no noise): H accumulates
     lr_T * A[:, j]; where |H| reaches the threshold, C takes one dw_min step in its direction and
     H keeps momentum * H (forget_buffer) -- computed by hand."""
-    device = DeviceConfig(dw_min_std=0.0, dw_min_dtod=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0,
-                          algorithm="ttv2", transfer=TransferConfig(
-                              transfer_every=1, units_in_mbatch=False, transfer_lr=0.5, scale_transfer_lr=False,
-                              transfer_forward=PERFECT_READ, thres_scale=2.0, momentum=0.25))
+    device = _exact("ttv2", transfer_lr=0.5, thres_scale=2.0, momentum=0.25)
     tile = _tile(device)
     tile.weights = np.zeros((OUT, IN))
     a = np.zeros((OUT, IN))
@@ -170,10 +163,7 @@ def test_chopped_reads_undo_the_choppers_signs():
     """c-TTv2: A is written with x and d times the choppers and read back times the same signs, so
     the buffer sees the gradient's sign whatever the choppers are; a chopper flips after its
     column's read with in_chop_prob (1 here: every read)."""
-    device = DeviceConfig(dw_min_std=0.0, dw_min_dtod=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0,
-                          algorithm="c-ttv2", transfer=TransferConfig(
-                              transfer_every=1, units_in_mbatch=False, transfer_lr=1.0, scale_transfer_lr=False,
-                              transfer_forward=PERFECT_READ, in_chop_prob=1.0, thres_scale=1e6))
+    device = _exact("c-ttv2", transfer_lr=1.0, in_chop_prob=1.0, thres_scale=1e6)
     tile = _tile(device)
     tile.weights = np.zeros((OUT, IN))
     tile.in_chopper[0] = -1.0

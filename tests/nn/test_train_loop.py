@@ -128,22 +128,29 @@ def test_resume_after_an_epoch_gives_the_uninterrupted_numbers(tiny, tmp_path):
 def test_ctrl_c_checkpoints_mid_epoch_and_resume_is_exact(tiny, tmp_path, monkeypatch):
     path, _, straight = tiny
     out = tmp_path / "out"
-    calls = {"n": 0}
     original = model_module.CharLSTM.train_window
-
-    def interrupted_at_window_300(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 300:  # the RPU network, in its second epoch
-            signal.raise_signal(signal.SIGINT)  # the real handler: finish the window, save, stop
-        return original(self, *args)
-
-    monkeypatch.setattr(model_module.CharLSTM, "train_window", interrupted_at_window_300)
+    monkeypatch.setattr(model_module.CharLSTM, "train_window", _interrupting_at(300))  # the RPU network's second epoch
     with pytest.raises(KeyboardInterrupt):
         run(path, out_dir=out)
     assert checkpoint.path_in(out).is_file() and not (out / "train.json").exists()
     monkeypatch.setattr(model_module.CharLSTM, "train_window", original)
     resumed = run(path, out_dir=out, resume=True)
     assert numbers(resumed) == numbers(straight)
+
+
+def _interrupting_at(window: int):
+    """CharLSTM.train_window, with Ctrl-C at its ``window``-th call (the real handler: finish the
+    window, save, stop)."""
+    calls = {"n": 0}
+    original = model_module.CharLSTM.train_window
+
+    def train_window(self, *args):
+        calls["n"] += 1
+        if calls["n"] == window:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    return train_window
 
 
 def test_divergence_stops_names_the_knob_and_keeps_the_checkpoint(tiny, tmp_path, monkeypatch):
@@ -247,16 +254,8 @@ def test_transfer_algorithms_resume_exactly_mid_epoch(tmp_path, monkeypatch, alg
     straight = run(path, overrides)
     assert straight["activity"]["transfers"] > 0
     out = tmp_path / "out"
-    calls = {"n": 0}
     original = model_module.CharLSTM.train_window
-
-    def interrupted(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 150:  # the RPU network, in its second epoch
-            signal.raise_signal(signal.SIGINT)
-        return original(self, *args)
-
-    monkeypatch.setattr(model_module.CharLSTM, "train_window", interrupted)
+    monkeypatch.setattr(model_module.CharLSTM, "train_window", _interrupting_at(150))  # the RPU network's second epoch
     with pytest.raises(KeyboardInterrupt):
         run(path, overrides, out_dir=out)
     monkeypatch.setattr(model_module.CharLSTM, "train_window", original)
