@@ -142,7 +142,7 @@ def _pair_trains(xk, dk, lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xne
     return bl, n_x, n_d, rs
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, state, stats):
     """Exact mode: the rank-1 updates of (x, d) applied to ``weights`` one after another."""
     n_in = x.shape[1]
@@ -254,7 +254,7 @@ def _count_strings(px, nx, pd, nd, words, total, up):
     return coincidences
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _aggregated_counts(x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, chunk_words, state, total, up, stats):
     """Aggregated mode: coincidences of all rank-1 updates of (x, d), counted at once.
 

@@ -110,7 +110,7 @@ def pack(io: IOConfig, bound_management: bool) -> np.ndarray:
     ])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def managed_matvec(m, x, p, state, stats):
     """y = managed(x @ m) for a batch x (B, n_in), m (n_in, n_out) and packed parameters p.
     Adds the bound-management repeats to stats[0] and the saturated outputs to stats[1]."""

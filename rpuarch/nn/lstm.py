@@ -57,7 +57,7 @@ def cell_forward(a, c_prev, act, c_out, tanh_c, h_out, scale) -> None:
     np.multiply(act[:, 3 * hidden :], tanh_c, out=h_out)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _gates_and_cell(act, c_prev, c_out):  # pragma: no cover - compiled
     """act holds tanh(a/2) for i, f, o (made sigmoids here) and tanh(a) for g; c = f c_prev + i g."""
     batch, hidden = c_prev.shape
@@ -71,7 +71,7 @@ def _gates_and_cell(act, c_prev, c_out):  # pragma: no cover - compiled
             c_out[b, j] = f * c_prev[b, j] + i * act[b, 2 * hidden + j]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compiled
     """Back-propagate one step: dh (B, H) into h_t, dc (B, H) into c_t from step t + 1.
 
