@@ -21,8 +21,8 @@ import platform
 import signal
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from concurrent.futures import FIRST_EXCEPTION, Executor, ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -215,10 +215,11 @@ def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: W
 
 def _train_epoch(
     run: NetworkRun, batches: StreamBatches, windows: int, workload: Workload, progress: _Progress,
-    stopping: Callable[[], bool], out_dir: Path | None,
+    stopping: Callable[[], bool], out_dir: Path | None, pool: Executor | None,
 ) -> bool:
     """Train ``run`` from its current window to the end of the epoch: True, or False when
-    ``stopping()`` said so after a window (a Ctrl-C, or the other network failed)."""
+    ``stopping()`` said so after a window (a Ctrl-C, or the other network failed). ``pool``:
+    threads for the arrays' updates (CharLSTM.train_window)."""
     lr, clip_norm, reset = workload.training.lr, workload.training.clip_norm, workload.training.state == "reset"
     model = run.model
     epoch = run.epochs_done
@@ -231,7 +232,7 @@ def _train_epoch(
     while run.window < windows:
         ids, targets = batches.window(run.window)
         start = model.initial_state(batches.streams) if reset else run.state
-        loss, state = model.train_window(ids, targets, start, lr, clip_norm)
+        loss, state = model.train_window(ids, targets, start, lr, clip_norm, pool)
         if not np.isfinite(loss):
             raise _diverged(run, epoch, run.window, loss, workload, out_dir)
         run.state = state
@@ -364,7 +365,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     def epoch_of(run: NetworkRun) -> Callable[[], bool]:
         def run_epoch() -> bool:
             """Train and evaluate one epoch of ``run``: True, or False when stopped early."""
-            if stopping() or not _train_epoch(run, batches, windows, workload, bar, stopping, out_dir):
+            if stopping() or not _train_epoch(run, batches, windows, workload, bar, stopping, out_dir, pool):
                 return False
             _record_epoch_timing(run)
             run.curve.append(_evaluate_epoch(run, data, workload, bar))
@@ -375,7 +376,10 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
         return run_epoch
 
     keep_freed_memory()
-    with interrupt.installed(), blas_threads(1), _Progress(progress) as bar:
+    # With 2 threads or more, each network also updates its arrays in a pool while its backward pass
+    # goes on (CharLSTM.train_window): that fills the second core when one network trains alone.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpuarch-update") if threads > 1 else None
+    with interrupt.installed(), blas_threads(1), _Progress(progress) as bar, pool or nullcontext():
         for epoch in range(cfg.epochs):
             pending = [run_state.runs[label] for label in NETWORKS if run_state.runs[label].epochs_done <= epoch]
             if not pending:
