@@ -65,7 +65,8 @@ def cmd_pulse_response(args: argparse.Namespace) -> int:
     workload, _ = resolve({"device": {"preset": args.preset}}, args.preset, args.overrides)
     device = workload.device
     if device.type == "ideal":
-        raise ConfigError(args.preset, "device.type", "an ideal device takes no pulses.", "constant_step or soft_bounds")
+        raise ConfigError(args.preset, "device.type", "an ideal device takes no pulses.",
+                          "constant_step, soft_bounds, linear_step, exp_step or pow_step")
 
     result = pulse_response(device, args.up, args.down, args.cycles, args.devices, np.random.default_rng(args.seed))
     # Render everything before writing anything, so a failure leaves no half-finished output.
