@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 CONSTANT, AFFINE, EXP, POW = 0, 1, 2, 3
@@ -56,3 +57,29 @@ def pulse(model, up, w, dw_down, dw_up, w_min, w_max, shape_down, shape_up, exp,
     """The weight after one pulse with the pulse-to-pulse draw ``noise`` ~ N(0, 1)."""
     w += signed_step(model, up, w, dw_down, dw_up, w_min, w_max, shape_down, shape_up, exp) * (1.0 + std * noise)
     return min(max(w, w_min), w_max)
+
+
+@njit(cache=True)
+def trace(model, p, exp, up, restart, start, noise, std):
+    """The weight of one device (p = dw_down, dw_up, w_min, w_max, shape_down, shape_up) before
+    and after each pulse of the sequence ``up`` (True: up pulse), pulse by pulse: out[0] =
+    start[0], pulse k takes out[k] to out[k + 1]; where restart[k] the device is first set to
+    start[k]. ``noise`` holds the pulse-to-pulse draws (zeros: the mean step)."""
+    out = np.empty(up.size + 1)
+    w = start[0]
+    out[0] = w
+    for k in range(up.size):
+        if restart[k]:
+            w = start[k]
+        w = pulse(model, up[k], w, p[0], p[1], p[2], p[3], p[4], p[5], exp, noise[k], std)
+        out[k + 1] = w
+    return out
+
+
+@njit(cache=True)
+def mean_steps(model, p, exp, up, w):
+    """signed_step at each weight w[k] in the direction up[k] (one device, p as in ``trace``)."""
+    out = np.empty(up.size)
+    for k in range(up.size):
+        out[k] = signed_step(model, up[k], w[k], p[0], p[1], p[2], p[3], p[4], p[5], exp)
+    return out
