@@ -210,7 +210,7 @@ def _print_fit(result: FitResult, console: Console) -> None:
              for name, info in DeviceConfig.model_fields.items()}
     params = Table(title=f"Fitted device: {result.chosen}")
     for column in ("device.", "value", "± 1 s.e.", "unit", "how"):
-        params.add_column(column, justify="right" if column in ("value", "± 1 s.e.") else "left", no_wrap=column == "device.")
+        params.add_column(column, justify="right" if column in ("value", "± 1 s.e.") else "left")
     for p in result.parameters:
         value = f"{p.value:.5g}" if isinstance(p.value, float) else str(p.value)
         field = p.path.removeprefix("device.")

@@ -266,8 +266,13 @@ class FitResult:
     chosen_by: str  # the criterion, or "--model"
     parameters: list[FittedParameter]
     bootstrap: int
-    device_se: np.ndarray | None  # (M, k) bootstrap standard error of each device's parameters
+    replicates: np.ndarray  # (M, B, k): each device's parameters refitted to its B bootstrap replicates
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def device_se(self) -> np.ndarray | None:
+        """(M, k): the bootstrap standard error of each device's parameters (None below 2 replicates)."""
+        return self.replicates.std(axis=1, ddof=1) if self.bootstrap >= 2 else None
 
     @property
     def fit(self) -> ModelFit:
@@ -282,9 +287,9 @@ class FitResult:
     def uncertainty(self) -> str:
         """How the standard errors were obtained."""
         if len(self.data.devices) > 1:
-            return (f"1 standard error: of the mean over the {len(self.data.devices)} devices for mean values, of the"
-                    f" spread for spreads; dw_min_std and the estimation noise removed from the spreads by a"
-                    f" parametric bootstrap of {self.bootstrap} replicates per device")
+            return (f"1 standard error: of the mean over the {len(self.data.devices)} devices for means, of the"
+                    f" standard deviation for spreads; for dw_min_std, and the estimation noise subtracted from the"
+                    f" spreads, by a parametric bootstrap of {self.bootstrap} replicates per device")
         if self.bootstrap < 2:
             return "none (no bootstrap)"
         return f"1 standard error: parametric bootstrap of {self.bootstrap} replicates"
@@ -395,8 +400,8 @@ def _fit_measurements(data: Measurements, model: str, bootstrap: int, rng: np.ra
             for _ in range(bootstrap)
         ])
     parameters, notes = _preset_parameters(fit, replicates, data)
-    device_se = np.array([np.std([r.theta for r in rs], axis=0, ddof=1) for rs in replicates]) if bootstrap >= 2 else None
-    return FitResult(data, fits, chosen, CRITERION if model == "auto" else "--model", parameters, bootstrap, device_se, notes)
+    thetas = np.array([[r.theta for r in rs] for rs in replicates]).reshape(len(replicates), bootstrap, len(parameter_names(chosen)))
+    return FitResult(data, fits, chosen, CRITERION if model == "auto" else "--model", parameters, bootstrap, thetas, notes)
 
 
 def _per_device(model: str, thetas: np.ndarray, dw_min: float | None = None) -> dict[str, np.ndarray]:
@@ -420,7 +425,7 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
     model, devices = fit.model, len(fit.devices)
     values = _per_device(model, fit.thetas)
     dw_min = float(values["dw_min"].mean())
-    booted = _per_device(model, np.array([[r.theta for r in rs] for rs in replicates]), dw_min) if replicates and replicates[0] else None
+    booted = _per_device(model, np.array([[r.theta for r in rs] for rs in replicates]), dw_min) if replicates[0] else None
     names = parameter_names(model)
     identified = np.all([d.identified for d in fit.devices], axis=0)
     unidentified = {names[i] for i in range(len(names)) if not identified[i]}
@@ -431,7 +436,7 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
         x = values[key] / scale
         value = float(x.mean())
         if unidentified & set(depends):
-            rows.append(FittedParameter(path, value, None, "not identified: the readings never reach it"))
+            rows.append(FittedParameter(path, value, None, "not identified (bound never reached)"))
             return value
         if devices > 1:
             se, how = float(x.std(ddof=1) / math.sqrt(devices)), f"mean of {devices} devices"
@@ -442,16 +447,16 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
 
     def spread(path: str, key: str, scale: float = 1.0, depends: tuple[str, ...] = ()) -> None:
         if devices < 2:
-            rows.append(FittedParameter(path, 0.0, None, "not measured: one device"))
+            rows.append(FittedParameter(path, 0.0, None, "not measured (one device)"))
             return
         if unidentified & set(depends):
-            rows.append(FittedParameter(path, 0.0, None, "not identified: the readings never reach it"))
+            rows.append(FittedParameter(path, 0.0, None, "not identified (bound never reached)"))
             return
         x = values[key] / scale
         noise = float(np.mean((booted[key] / scale).var(axis=1, ddof=1))) if booted is not None else 0.0
         observed = float(x.var(ddof=1))
         rows.append(FittedParameter(path, math.sqrt(max(observed - noise, 0.0)), math.sqrt(observed / (2 * (devices - 1))),
-                                    f"spread of {devices} devices" + (" less estimation noise" if booted is not None else "")))
+                                    f"spread of {devices} devices"))
 
     mean("device.dw_min", "dw_min")
     spread("device.dw_min_dtod", "gain")
@@ -466,7 +471,7 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
             mean(f"device.linear_step.gamma_{side}", f"gamma_{side}")
             spread(f"device.linear_step.gamma_{side}_dtod", f"gamma_{side}")
         rows.append(FittedParameter("device.linear_step.mean_bound_reference", False, None,
-                                    "fixed: slopes fitted per device's bounds"))
+                                    "fixed (slopes per device's bounds)"))
     elif model == "pow_step":
         pow_gamma = mean("device.pow_step.pow_gamma", "pow_gamma")
         spread("device.pow_step.pow_gamma_dtod", "pow_gamma", pow_gamma)
@@ -477,7 +482,7 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
             depends = ("w_max", "w_min") if key.startswith("gamma") else ()
             mean(f"device.exp_step.{key}", key, depends=depends)
         for key, value in (("a", EXP_A), ("b", EXP_B)):
-            rows.append(FittedParameter(f"device.exp_step.{key}", value, None, "fixed: redundant with A and gamma"))
+            rows.append(FittedParameter(f"device.exp_step.{key}", value, None, "fixed (redundant with A, gamma)"))
         if devices > 1:
             notes.append("exp_step has no device-to-device spread of its shape (aihwkit's model): the preset takes"
                          " the mean over devices of A and gamma.")
@@ -486,7 +491,7 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
         pooled = [_sigma((sum(rs[b].noise[0] for rs in replicates), sum(rs[b].noise[1] for rs in replicates)))
                   for b in range(len(replicates[0]))]
         sigma_se = float(np.std(pooled, ddof=1))
-    rows.append(FittedParameter("device.dw_min_std", fit.dw_min_std, sigma_se, "one-step residuals, all devices"))
+    rows.append(FittedParameter("device.dw_min_std", fit.dw_min_std, sigma_se, "one-step residuals"))
     for name in sorted(unidentified):
         notes.append(f"{name}: no reading depends on it (the trains never reach that bound); it is held at the"
                      " extreme reading, and its spread is set to 0.")

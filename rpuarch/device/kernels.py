@@ -207,10 +207,12 @@ def _exact_loop(weights, params, std, model, exp, x, d, lr, dw_min, desired_bl, 
                     wij += c * signed + std * step * math.sqrt(c) * noise[q]
                 elif model == AFFINE:
                     # c steps of w -> w + f(w), f(w) = s - beta w: w + f(w) (1 - r^c) / beta, r = 1 - beta
+                    # (integer powers: a few multiplications, where expm1/log1p took twice the time)
                     beta = params[i, j, 4 + up]  # [4] beta_down, [5] beta_up
                     f = step * np.float64(2 * up - 1) - beta * wij
-                    gain = -math.expm1(c * math.log1p(-beta)) / beta if beta > 0.0 else np.float64(c)
-                    wij += f * gain + std * abs(f) * (1.0 - beta) ** (c - 1) * math.sqrt(c) * noise[q]
+                    decay = (1.0 - beta) ** (c - 1)
+                    gain = (1.0 - decay * (1.0 - beta)) / beta if beta > 0.0 else np.float64(c)
+                    wij += f * gain + std * abs(f) * decay * math.sqrt(c) * noise[q]
                 else:
                     for _ in range(c):
                         xi = 0.0

@@ -15,9 +15,10 @@ Per device, ``DeviceArrays`` holds dw_down, dw_up, w_min, w_max and two shape pa
 (``shape_down``, ``shape_up``: beta for the affine types, the exponents for pow_step); exp_step's
 six parameters are tile-wise (``exp``: A_up, A_down, gamma_up, gamma_down, a, b).
 
-``signed_step`` is the compiled scalar form used by the numba kernels (the update and the fit's
-traces); ``devices.mean_step`` is the numpy form used by the numpy path and the per-pulse
-reference. A test checks that the two agree on a grid of weights for every type.
+``signed_step`` is the compiled scalar form used by the numba kernels (the update, and ``trace``
+and ``mean_steps`` of the fit in fit.py); ``devices.mean_step`` is the numpy form used by the
+numpy path and the per-pulse reference. Tests check that the two agree on a grid of weights for
+every type, and that ``trace`` steps as the reference's ``step_once`` does with the same draws.
 """
 
 from __future__ import annotations
