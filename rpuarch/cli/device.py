@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--plot", metavar="FIT.png", help="write the readings against the fitted model as a PNG")
     q.add_argument("--g-range", nargs=2, type=float, metavar=("GMIN", "GMAX"),
                    help="conductances mapped to weights -1 and 1 (default: the file's lowest and highest)")
-    q.add_argument("--bootstrap", type=_count, default=DEFAULT_BOOTSTRAP, metavar="B",
+    q.add_argument("--bootstrap", type=_replicates, default=DEFAULT_BOOTSTRAP, metavar="B",
                    help=f"synthetic replicates per device for the uncertainties (default {DEFAULT_BOOTSTRAP}; 0: none)")
     q.add_argument("--extends", default="gokmen-vlasov-2016", metavar="PRESET",
                    help="device preset the fitted one takes its io and update from (default gokmen-vlasov-2016)")
@@ -75,6 +75,13 @@ def _model_name(text: str) -> str:
     if name != "auto" and name not in FIT_MODELS:
         raise argparse.ArgumentTypeError(f"{text!r} is not a model: auto, " + ", ".join(m.replace("_", "-") for m in FIT_MODELS))
     return name
+
+
+def _replicates(text: str) -> int:
+    value = int(text)
+    if value < 0 or value == 1:
+        raise argparse.ArgumentTypeError(f"must be 0 (no uncertainties) or at least 2, got {value}")
+    return value
 
 
 def _count(text: str) -> int:
@@ -216,7 +223,8 @@ def _print_fit(result: FitResult, console: Console) -> None:
         field = p.path.removeprefix("device.")
         params.add_row(field, value, "-" if p.se is None else f"{p.se:.2g}", units.get(field.split(".")[0], "-"), p.how)
     console.print(params)
-    console.print(f"Uncertainty: {result.uncertainty}.")
+    console.print(f"Uncertainty: {result.uncertainty}. Read noise of the measurement: {result.fit.read_noise:.3g}"
+                  f" ({result.fit.read_noise / result.typical_step:.2f} median steps; removed from dw_min_std).")
     for note in result.notes:
         console.print(f"[yellow]note[/]: {escape(note)}")
 

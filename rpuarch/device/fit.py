@@ -18,18 +18,20 @@ exp_step, pow_step):
    gamma_up, gamma_down in [0, 1], the slope referred to the device's own bounds; exp_step: A and
    k = gamma / (w_max - w_min) per direction, a = 0.5 and b = 0 fixed as they are redundant with
    A and gamma; pow_step: the two exponents). Read noise of the measurement, if any, biases the
-   fitted slopes towards zero (the weight a step is predicted from is then itself noisy).
-2. **Pulse-to-pulse noise** from the one-step residuals: dw_min_std^2 = sum (dw - f(w))^2 /
-   sum f(w)^2 over the pulses at least (1 + 3 dw_min_std) steps from a bound (where none was
-   clipped), dw the measured change and f(w) the model's mean step at the measured weight. Read
-   noise of the measurement, if any, adds to it.
+   fitted slopes towards zero (the weight a step is predicted from is then itself noisy): a
+   note says so when it exceeds a third of a step.
+2. **Pulse-to-pulse noise** from the one-step residuals r = dw - f(w) (dw the measured change,
+   f(w) the model's mean step at the measured weight) of the pulses at least (1 + 3 dw_min_std)
+   steps and 3 read-noise stds from both bounds (where none was clipped; two passes). Read noise of the measurement (std s) makes
+   neighbouring residuals anticorrelated, mean r_k r_k+1 = -s^2, and adds 2 s^2 to each r^2; so
+   s^2 = -mean r_k r_k+1 (at least 0) and dw_min_std^2 = (sum r^2 - 2 n s^2) / sum f(w)^2.
 3. **Model choice** (``model="auto"``): the smallest BIC = n ln(RSS / n) + k ln n of the
    one-step residuals over all devices (n pulses, k parameters: per device times devices). AIC
    = n ln(RSS / n) + 2 k is shown too, and how closely the model's mean curve (each train run
    from its measured start) follows the readings.
 4. **Uncertainty** by a parametric bootstrap: ``bootstrap`` synthetic copies of each device's
-   measurement, drawn by the same step model with the fitted parameters and noise (our own
-   simulator, pulse by pulse, the same pulse sequence), are fitted again; a parameter's
+   measurement, drawn by the same step model with the fitted parameters and noises (our own
+   simulator, pulse by pulse, the same pulse sequence, and the read noise), are fitted again; a parameter's
    uncertainty is the standard deviation of its refitted values. With several devices the
    preset's mean values take the standard error of the mean over devices instead, and the
    device-to-device spreads are the spread of the per-device values with the bootstrap variance
@@ -39,7 +41,7 @@ exp_step, pow_step):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -95,23 +97,50 @@ def mean_trace(model: str, theta: np.ndarray, device: DeviceTrace) -> np.ndarray
     return trace(kind, p, exp, device.up, device.train_starts, device.weight[:-1], np.zeros(device.up.size), 0.0)
 
 
-def simulate(model: str, theta: np.ndarray, dw_min_std: float, device: DeviceTrace, rng: np.random.Generator) -> DeviceTrace:
+def simulate(model: str, theta: np.ndarray, dw_min_std: float, device: DeviceTrace, rng: np.random.Generator,
+             read_noise: float = 0.0) -> DeviceTrace:
     """A synthetic measurement of ``device``'s pulse sequence by the model, pulse by pulse with
-    pulse-to-pulse noise, from its first reading."""
+    pulse-to-pulse noise, from its first reading, each reading with N(0, read_noise) added."""
     kind, p, exp = kernel_params(model, theta)
     restart = np.zeros(device.up.size, dtype=bool)
     restart[0] = True
     weight = trace(kind, p, exp, device.up, restart, device.weight[:-1], rng.standard_normal(device.up.size), dw_min_std)
+    if read_noise > 0:
+        weight = weight + read_noise * rng.standard_normal(weight.size)
     return DeviceTrace(device.name, weight, device.up)
 
 
 # ----------------------------------------------------------------------------- one device
+@dataclass(frozen=True)
+class NoiseSums:
+    """Sums over a device's one-step residuals r = dw - f(w) away from the bounds: what the
+    pulse-to-pulse and the read noise are estimated from (added over devices)."""
+
+    squares: float = 0.0  # sum r^2
+    steps: float = 0.0  # sum f(w)^2
+    lagged: float = 0.0  # sum r_k r_k+1 over neighbouring pairs
+    pairs: int = 0
+    count: int = 0
+
+    def __add__(self, other: NoiseSums) -> NoiseSums:
+        return NoiseSums(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+    @property
+    def read_variance(self) -> float:
+        return max(-self.lagged / self.pairs, 0.0) if self.pairs else 0.0
+
+    @property
+    def dw_min_std(self) -> float:
+        pulse = self.squares - 2 * self.count * self.read_variance
+        return math.sqrt(max(pulse, 0.0) / self.steps) if self.steps > 0 else 0.0
+
+
 @dataclass
 class DeviceFit:
     theta: np.ndarray
     rss: float
     identified: np.ndarray  # (k,) bool: the readings depend on the parameter
-    noise: tuple[float, float]  # sums of the pulse-to-pulse noise estimate: sum (dw - f)^2, sum f^2
+    noise: NoiseSums
 
 
 def _bounds(model: str, device: DeviceTrace) -> tuple[np.ndarray, np.ndarray]:
@@ -164,10 +193,10 @@ def one_step(model: str, theta: np.ndarray, device: DeviceTrace) -> np.ndarray:
 
 
 def fit_device(model: str, device: DeviceTrace, starts: list[np.ndarray] | None = None,
-               dw_min_std: float | None = None) -> DeviceFit:
+               noise: tuple[float, float] | None = None) -> DeviceFit:
     """Least-squares fit of one device's readings by ``model``, from ``starts`` (default: a few
-    points from the data); ``dw_min_std`` sets the margin to the bounds of the noise estimate
-    (default: estimated in two passes)."""
+    points from the data); ``noise`` = (dw_min_std, read noise) sets the margin to the bounds of
+    the noise estimate (default: estimated from this device, in two passes)."""
     lower, upper = _bounds(model, device)
     target = device.weight[1:]
 
@@ -182,25 +211,26 @@ def fit_device(model: str, device: DeviceTrace, starts: list[np.ndarray] | None 
             best = result
     theta = best.x
     identified = np.any(best.jac != 0, axis=0)
-    if dw_min_std is None:
-        dw_min_std = _sigma(noise_sums(model, theta, device, 1.0))
-    return DeviceFit(theta, 2 * float(best.cost), identified, noise_sums(model, theta, device, dw_min_std))
+    if noise is None:
+        noise = (1.0, 0.0)
+        for _ in range(2):
+            sums = noise_sums(model, theta, device, *noise)
+            noise = (sums.dw_min_std, math.sqrt(sums.read_variance))
+    return DeviceFit(theta, 2 * float(best.cost), identified, noise_sums(model, theta, device, *noise))
 
 
-def noise_sums(model: str, theta: np.ndarray, device: DeviceTrace, dw_min_std: float) -> tuple[float, float]:
-    """(sum (dw - f)^2, sum f^2) over the pulses at least (1 + 3 dw_min_std) mean steps |f| from
-    both bounds: their ratio estimates dw_min_std^2."""
+def noise_sums(model: str, theta: np.ndarray, device: DeviceTrace, dw_min_std: float, read_noise: float) -> NoiseSums:
+    """The sums of the one-step residuals of the pulses at least (1 + 3 dw_min_std) mean steps
+    |f| plus 3 read_noise from both bounds."""
     kind, p, exp = kernel_params(model, theta)
     w = device.weight[:-1]
     f = mean_steps(kind, p, exp, device.up, w)
-    margin = (1 + 3 * dw_min_std) * np.abs(f)
+    margin = (1 + 3 * dw_min_std) * np.abs(f) + 3 * read_noise
     free = (w + margin < p[3]) & (w - margin > p[2])
     miss = np.diff(device.weight) - f
-    return float(np.sum(miss[free] ** 2)), float(np.sum(f[free] ** 2))
-
-
-def _sigma(sums: tuple[float, float]) -> float:
-    return math.sqrt(sums[0] / sums[1]) if sums[1] > 0 else 0.0
+    neighbours = free[1:] & free[:-1]
+    return NoiseSums(float(np.sum(miss[free] ** 2)), float(np.sum(f[free] ** 2)),
+                     float(np.sum((miss[1:] * miss[:-1])[neighbours])), int(neighbours.sum()), int(free.sum()))
 
 
 # ----------------------------------------------------------------------------- all devices
@@ -223,8 +253,17 @@ class ModelFit:
         return len(parameter_names(self.model)) * len(self.devices)
 
     @property
+    def noise(self) -> NoiseSums:
+        return sum((d.noise for d in self.devices), NoiseSums())
+
+    @property
     def dw_min_std(self) -> float:
-        return _sigma((sum(d.noise[0] for d in self.devices), sum(d.noise[1] for d in self.devices)))
+        return self.noise.dw_min_std
+
+    @property
+    def read_noise(self) -> float:
+        """The measurement's read noise, std in weight, from the residuals' anticorrelation."""
+        return math.sqrt(self.noise.read_variance)
 
     @property
     def aic(self) -> float:
@@ -281,7 +320,7 @@ class FitResult:
     @property
     def typical_step(self) -> float:
         """The median |weight change| of one measured pulse: the unit the residuals are shown in."""
-        return float(np.median(np.abs(np.concatenate([np.diff(d.weight) for d in self.data.devices]))))
+        return median_step(self.data)
 
     @property
     def uncertainty(self) -> str:
@@ -320,6 +359,7 @@ class FitResult:
                 "chosen_by": chosen_by,
                 "criterion": f"{CRITERION} = n ln(RSS / n) + k ln n of the one-step residuals",
                 "uncertainty": self.uncertainty,
+                "read_noise": _rounded(self.fit.read_noise),
                 "parameters": {p.path: {"value": _rounded(p.value), "se": _rounded(p.se), "how": p.how} for p in self.parameters},
                 "models": {name: {"parameters": f.parameters, "one_step_rms": _rounded(f.rms),
                                   "one_step_rms_steps": _rounded(f.rms / self.typical_step),
@@ -352,6 +392,11 @@ class FitResult:
         return DeviceConfig.model_validate(section)
 
 
+def median_step(data: Measurements) -> float:
+    """The median |weight change| of one measured pulse."""
+    return float(np.median(np.abs(np.concatenate([np.diff(d.weight) for d in data.devices]))))
+
+
 def _rounded(value):
     """Floats to 6 significant digits (nested lists and mappings too), for the preset file."""
     if isinstance(value, dict):
@@ -380,6 +425,8 @@ def fit_measurements(data: Measurements, model: str = "auto", bootstrap: int = D
     ``bootstrap`` synthetic replicates (0: none). ``progress(text)`` is told what is running."""
     if model != "auto" and model not in FIT_MODELS:
         raise ValueError(f"model must be 'auto' or one of {', '.join(FIT_MODELS)}, got {model!r}")
+    if bootstrap < 0 or bootstrap == 1:
+        raise ValueError(f"bootstrap must be 0 (no uncertainties) or at least 2, got {bootstrap}")
     with blas_threads(1):  # small least-squares problems: more BLAS threads only wait (see rpuarch.blas)
         return _fit_measurements(data, model, bootstrap, rng if rng is not None else np.random.default_rng(0),
                                  progress or (lambda text: None))
@@ -396,7 +443,8 @@ def _fit_measurements(data: Measurements, model: str, bootstrap: int, rng: np.ra
     for m, (device, device_fit) in enumerate(zip(data.devices, fit.devices)):
         say(f"bootstrap of {chosen}: device {m + 1} of {len(data.devices)}")
         replicates.append([
-            fit_device(chosen, simulate(chosen, device_fit.theta, fit.dw_min_std, device, rng), [device_fit.theta], fit.dw_min_std)
+            fit_device(chosen, simulate(chosen, device_fit.theta, fit.dw_min_std, device, rng, fit.read_noise),
+                       [device_fit.theta], (fit.dw_min_std, fit.read_noise))
             for _ in range(bootstrap)
         ])
     parameters, notes = _preset_parameters(fit, replicates, data)
@@ -488,10 +536,14 @@ def _preset_parameters(fit: ModelFit, replicates: list[list[DeviceFit]], data: M
                          " the mean over devices of A and gamma.")
     sigma_se = None
     if booted is not None:
-        pooled = [_sigma((sum(rs[b].noise[0] for rs in replicates), sum(rs[b].noise[1] for rs in replicates)))
-                  for b in range(len(replicates[0]))]
+        pooled = [sum((rs[b].noise for rs in replicates), NoiseSums()).dw_min_std for b in range(len(replicates[0]))]
         sigma_se = float(np.std(pooled, ddof=1))
     rows.append(FittedParameter("device.dw_min_std", fit.dw_min_std, sigma_se, "one-step residuals"))
+    step = median_step(data)
+    if fit.read_noise > step / 3:
+        notes.append(f"the readings carry read noise of {fit.read_noise:.3g} ({fit.read_noise / step:.2f} median steps,"
+                     " from the anticorrelation of neighbouring residuals; removed from dw_min_std): it biases the"
+                     " fitted slopes of the step towards zero; average repeated reads to reduce it.")
     for name in sorted(unidentified):
         notes.append(f"{name}: no reading depends on it (the trains never reach that bound); it is held at the"
                      " extreme reading, and its spread is set to 0.")
