@@ -1,4 +1,5 @@
-"""Atomic output: a file is either absent, or complete. Never half written."""
+"""Atomic output: a file is either absent, or complete. Never half written. And output
+directories checked before long work starts, not at its first file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from .errors import UserError
+
+NAME_MAX = 255  # bytes of one file name (Linux, macOS)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -57,3 +62,22 @@ def to_jsonable(value: Any) -> Any:
 
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def check_writable_dir(path: str | os.PathLike, option: str) -> None:
+    """Raise a ``UserError`` (naming ``option``, e.g. ``--out``) unless ``path`` is a directory this
+    process can write in, or one it can create: no part of it a file, no name too long. Creates
+    nothing."""
+    path = Path(path)
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise UserError(f"{option} {str(path)[:80]}...: a name in this path is {len(os.fsencode(part)):,} bytes long;"
+                            f" the filesystem allows {NAME_MAX}.")
+    existing = path.absolute()
+    while not existing.exists() and not existing.is_symlink():
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == path.absolute() else f"is under {existing}, which is a file"
+        raise UserError(f"{option} {path} {where}, not a directory.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: {existing} is not writable by this user.")

@@ -16,3 +16,33 @@ def synthetic_text(chars: int = 6000, seed: int = 0) -> str:
         out.append(sentence.capitalize())
         length += len(sentence)
     return "".join(out)[:chars]
+
+
+# A study's base workload: a small LSTM on the synthetic corpus, a run in well under a second.
+TINY_STUDY_WORKLOAD = {
+    "name": "tiny",
+    "seed": 1,
+    "dataset": {"path": "corpus.txt"},
+    "network": {"layers": 1, "hidden": 8},
+    "training": {"epochs": 2, "lr": 0.05, "streams": 4, "seq_length": 16, "max_windows_per_epoch": 6,
+                 "update_mode": "aggregated", "eval_chars": 300, "eval_streams": 4},
+    "device": {"preset": "gokmen-vlasov-2016"},
+    "tile": {"rows": 64, "cols": 64},
+}
+
+
+def write_study_workload(directory) -> None:
+    """``corpus.txt`` and ``workload.yaml`` (TINY_STUDY_WORKLOAD) in ``directory``, for study files beside them."""
+    import yaml
+
+    (directory / "corpus.txt").write_text(synthetic_text())
+    (directory / "workload.yaml").write_text(yaml.safe_dump(TINY_STUDY_WORKLOAD))
+
+
+def write_study(directory, study: dict, name: str = "study.yaml"):
+    """A study file in ``directory`` (beside write_study_workload's files); its path."""
+    import yaml
+
+    path = directory / name
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from .des import SimResult, simulate
 from .program import Program, build_program
-from .schedule import OPS_PER_WINDOW, Schedule, build_schedule
+from .schedule import OPS_PER_WINDOW, Schedule, build_schedule, ops_per_step
 
 # Fewest stream groups per (array, step): grouping g streams per operation passes them through
 # each stage back to back; with 16 groups a window is within ~1 % of one stream per operation.
@@ -78,8 +78,8 @@ def steady_state(program: Program, chunks: int | None = None, record: bool = Fal
     """
     training = program.training
     budget = ops_budget or OPS_PER_WINDOW["training" if training else "inference"]
-    per_step = (3 if training else 1) * len(program.network.roles)
-    steps, streams = program.network.steps, program.network.streams
+    per_step = ops_per_step(training) * len(program.network.roles)
+    steps, streams = program.network.steps, program.network.streams_per_replica
     floor = min(streams, MIN_GROUPS)
     groups = chunks or min(streams, max(budget // (per_step * steps), floor))
     if chunks is not None or per_step * steps * groups <= budget:

@@ -11,8 +11,8 @@ import argparse
 import functools
 
 from ..config import BaselineConfig, list_presets, load_preset
-from ..config.hardware import ChipConfig, TileConfig
-from ..config.loader import REPO_ROOT
+from ..config.hardware import BlockSpec, ChipConfig, TileConfig
+from ..config.loader import REPO_ROOT, resolve
 from ..config.workload import ActivityConfig
 from ..report.fields import cell, walk, write_or_check
 from . import deepbench
@@ -29,13 +29,17 @@ def markers(name: str) -> tuple[str, str]:
 
 def parameter_tables() -> str:
     """Every hardware field: meaning, unit, range, the 2016 presets' value and its source."""
-    tile_sources = load_preset("tile", "gokmen-vlasov-2016", "docs").sources
-    chip_sources = load_preset("chip", "rpu-2016", "docs").sources
+    defaults, _ = resolve({"tile": {"preset": "gokmen-vlasov-2016"}, "chip": {"preset": "rpu-2016"}}, "docs")
+    sources = defaults.sources
     sections = [
-        ("tile", TileConfig, TileConfig(preset="gokmen-vlasov-2016"), tile_sources,
+        ("tile", TileConfig, defaults.tile, sources,
          "One tile: the `gokmen-vlasov-2016` preset's values (also the defaults)."),
-        ("chip", ChipConfig, ChipConfig(preset="rpu-2016"), chip_sources,
+        ("chip", ChipConfig, defaults.chip, sources,
          "The chip: the `rpu-2016` preset's values (also the defaults)."),
+        ("tile.blocks.<name>", BlockSpec, BlockSpec(), {},
+         "A named digital block of a tile (or, as `chip.blocks.<name>`, of the chip), charged at its power while"
+         " the tile (chip) is on: buffers, registers, shift-and-add units, I/O links. None in the 2016 presets;"
+         " the `isaac-ce` chip lists ISAAC's."),
         ("activity", ActivityConfig, ActivityConfig(), {},
          "Expected activity, used when no training run measured it (defaults are assumptions)."),
         ("baselines[]", BaselineConfig, None, {},

@@ -6,7 +6,8 @@ The LSTM comes from the workload (the same mapping as training, rpuarch/mapping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..errors import ConfigError
@@ -67,6 +68,7 @@ class NetworkSpec:
     streams: int
     steps: int
     unit: Literal["char", "sample"]
+    replicas: int = 1  # copies of every array on the chip, each serving a share of the streams
 
     @property
     def mapping(self) -> NetworkMapping:
@@ -74,7 +76,17 @@ class NetworkSpec:
 
     @property
     def tiles(self) -> int:
+        """Tiles of one copy of the network."""
         return sum(r.mapping.tiles for r in self.roles)
+
+    @property
+    def tiles_used(self) -> int:
+        return self.tiles * self.replicas
+
+    @property
+    def streams_per_replica(self) -> int:
+        """Streams of the busiest copy."""
+        return math.ceil(self.streams / self.replicas)
 
     @property
     def items_per_window(self) -> int:
@@ -111,12 +123,24 @@ def mlp_network(sizes: list[int], tile_rows: int, tile_cols: int, batch: int = 1
     return NetworkSpec("MLP " + "-".join(str(s) for s in sizes), "mlp", roles, batch, 1, "sample")
 
 
-def check_fits(network: NetworkSpec, chip_tiles: int, source: str) -> None:
+def replicated(network: NetworkSpec, capacity: int, replicate: str) -> NetworkSpec:
+    """The network with as many copies as the chip's ``capacity`` arrays hold (at most one per stream)."""
+    if replicate == "none":
+        return network
+    copies = max(1, min(network.streams, capacity // max(1, network.tiles)))
+    return replace(network, replicas=copies)
+
+
+def check_fits(network: NetworkSpec, capacity: int, source: str, arrays_per_tile: int = 1) -> None:
+    """The network's arrays must fit the chip's ``capacity`` arrays (tiles x arrays per tile)."""
     needed = network.tiles
-    if needed > chip_tiles:
+    if needed > capacity:
+        tiles = math.ceil(needed / arrays_per_tile)
+        per = f" ({arrays_per_tile} arrays each)" if arrays_per_tile > 1 else ""
         raise ConfigError(
             source, "chip.tiles",
-            f"the network does not fit: {network.label} needs {needed} tiles of"
-            f" {network.roles[0].mapping.tile_rows} x {network.roles[0].mapping.tile_cols}, the chip has {chip_tiles}.",
-            f"chip.tiles >= {needed}, larger tiles (tile.rows, tile.cols), or a smaller network",
+            f"the network does not fit: {network.label} needs {tiles} tiles{per} of"
+            f" {network.roles[0].mapping.tile_rows} x {network.roles[0].mapping.tile_cols},"
+            f" the chip has {capacity // arrays_per_tile}.",
+            f"chip.tiles >= {tiles}, larger tiles (tile.rows, tile.cols), or a smaller network",
         )

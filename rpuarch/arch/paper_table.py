@@ -46,7 +46,7 @@ CASES = (
 )
 MLP_SIZES = [784, 256, 128, 10]
 COMPONENT_NAMES = {"static": "static power", "memory": "the activation memory", "adc": "the ADCs",
-                   "vector_unit": "the vector units"}
+                   "vector_unit": "the vector units", "offchip": "the off-chip memory (activations spilled from the on-chip memory)"}
 
 
 def _workload(case: Case | None):
@@ -86,7 +86,7 @@ def _x(value: float) -> str:
 
 def render(results: list[dict]) -> str:
     names = [b["name"] for b in results[0]["baselines"]]
-    head = ["network", "schedule", "weights", "tiles (devices used)", "latency / item", "epoch", "energy / item",
+    head = ["network", "schedule", "weights", "tiles (devices used)", "time / item", "epoch", "energy / item",
             "power", "Ops/s/W"] + [f"vs {n}: speed-up, energy" for n in names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -96,7 +96,7 @@ def render(results: list[dict]) -> str:
         cells = [
             r["label"], r["setup"], f"{hw['mapping']['weights']:,}",
             f"{hw['tiles']} of {hw['chip_tiles']} ({100 * hw['utilization']['devices']:.2g} %)",
-            _si(hw["latency_per_char_s"], f"s/{unit}"), _si(hw["epoch_time_s"], "s"),
+            _si(hw["time_per_char_s"], f"s/{unit}"), _si(hw["epoch_time_s"], "s"),
             _si(hw["energy_per_char_J"], f"J/{unit}"), _si(hw["power_W"], "W"), _si(hw["ops_per_s_per_W"], "Ops/s/W"),
         ] + [f"{_x(by_name[n]['acceleration_factor'])}, {_x(by_name[n]['energy_ratio'])}" for n in names]
         lines.append("| " + " | ".join(cells) + " |")

@@ -51,14 +51,18 @@ def converter_energy_J(energy_at_ref_J: float, ref_bits: int, bits: int) -> floa
     return energy_at_ref_J * 2.0 ** (bits - ref_bits)
 
 
-def adc_max_sample_rate(bits: int, jitter_s: float) -> float:
-    """Aperture-jitter bound f_s <= 1 / (2 pi 2**bits sigma_jitter).
+def jitter_snr_margin(bits: int, signal_hz: float, jitter_s: float) -> float:
+    """Jitter-limited SNR over the quantisation SNR of ``bits``, as an amplitude ratio (>= 1: jitter
+    does not cost resolution).
 
-    Sampling jitter sigma limits the SNR of a full-scale signal at frequency f to
-    -20 log10(2 pi f sigma); requiring it above the quantisation SNR of ``bits`` at the sample rate
-    gives the bound (Walden 1999; the survey's envelope is sigma ~ 0.1 ps).
+    Sampling a full-scale sine of frequency f with rms jitter sigma limits the SNR to
+    1/(2 pi f sigma) (amplitude); ideal quantisation to b bits gives sqrt(1.5) 2**b (6.02 b + 1.76 dB;
+    Walden, IEEE JSAC 17:539, 1999). ``signal_hz`` is the frequency of what the ADC samples: for a
+    held integrator output, one new value per integration, i.e. at most 1 / (2 t_int).
     """
-    return 1.0 / (2.0 * math.pi * 2.0**bits * jitter_s)
+    if signal_hz <= 0:
+        return math.inf
+    return 1.0 / (2.0 * math.pi * signal_hz * jitter_s) / (math.sqrt(1.5) * 2.0**bits)
 
 
 def adc_time_s(lines_read: int, lines_per_adc: int, sample_rate: float) -> float:

@@ -9,7 +9,7 @@ n tiles counts n updates, and its pulses are those of the lines of all n tiles.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..config.workload import ActivityConfig
@@ -25,17 +25,23 @@ class ArrayRates:
     d_pulse_fraction: float  # pulses per output line per BL slot
     coincidences_per_device: float  # device steps per device per rank-1 update
     saturation: float | None  # fraction of forward outputs still clipped (measured only)
+    input_fraction: float  # mean |x| of a read as a fraction of full scale (the workload's assumption)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
+def expected_activity(expected: ActivityConfig, desired_bl: int) -> ArrayRates:
+    """The workload's expected activity as the rates of an array."""
     coincidences = expected.coincidence_rate
     if coincidences is None:
         coincidences = desired_bl * expected.x_pulse_fraction * expected.d_pulse_fraction
-    rates = ArrayRates(expected.bm_repeats, float(desired_bl), expected.x_pulse_fraction,
-                       expected.d_pulse_fraction, coincidences, None)
+    return ArrayRates(expected.bm_repeats, float(desired_bl), expected.x_pulse_fraction,
+                      expected.d_pulse_fraction, coincidences, None, expected.input_fraction)
+
+
+def expected_rates(network: NetworkSpec, expected: ActivityConfig, desired_bl: int) -> dict[str, ArrayRates]:
+    rates = expected_activity(expected, desired_bl)
     return {role.name: rates for role in network.roles}
 
 
@@ -73,14 +79,13 @@ def _rates_of(c: TileActivity, tiles: int, x_lines: int, d_lines: int, devices: 
     saturation = c.forward_saturated / c.forward_outputs if c.forward_outputs else None
     if c.updates <= 0 or c.update_bl <= 0:
         notes.append(f"activity: {name} has no measured pulsed updates; its update uses the expected activity.")
-        return ArrayRates(repeats, fallback.bl, fallback.x_pulse_fraction, fallback.d_pulse_fraction,
-                          fallback.coincidences_per_device, saturation)
+        return replace(fallback, bm_repeats=repeats, saturation=saturation)
     bl = c.update_bl / c.updates
     logical_updates = c.updates / tiles
     x_fraction = _clipped(c.x_pulses / (logical_updates * bl * x_lines), f"{name} x pulse fraction", notes)
     d_fraction = _clipped(c.d_pulses / (logical_updates * bl * d_lines), f"{name} d pulse fraction", notes)
     coincidences = min(c.coincidences / (logical_updates * devices), bl)
-    return ArrayRates(repeats, bl, x_fraction, d_fraction, coincidences, saturation)
+    return ArrayRates(repeats, bl, x_fraction, d_fraction, coincidences, saturation, fallback.input_fraction)
 
 
 def _clipped(value: float, what: str, notes: list[str]) -> float:

@@ -2,7 +2,8 @@
 
 Training, one window of ``steps`` time steps over ``streams`` streams:
 - forward: array a at step t (for a group of streams) waits for its source array at t and, when
-  recurrent, for itself at t-1;
+  recurrent, for itself at t-1; storing its activations for back-propagation follows it, and
+  nothing but its backward waits for the store;
 - backward (BPTT, in reverse): array a at t waits for its own forward at t, for the arrays it
   feeds at t (their errors) and, when recurrent, for itself at t+1;
 - update: once all of an array's backward products of the window are done (the weights must not
@@ -25,6 +26,8 @@ from .program import Program, Work
 # Operations per simulated window above which streams are grouped (keeps an estimate well under
 # a second: SimPy handles ~100k stage events per second here).
 OPS_PER_WINDOW = {"training": 4000, "inference": 1500}
+# Operations per array and step: forward, store, backward, update (training); forward (inference).
+OPS_PER_STEP = {"training": 4, "inference": 1}
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Op:
     window: int
     step: int
     chunk: int
-    vectors: int
+    vectors: float  # rank-1 updates of a copy may exceed its own streams (replicas)
     passes: int
     deps: tuple[int, ...]
     stages: tuple[tuple[str, float], ...]
@@ -63,12 +66,16 @@ class Schedule:
         return [op for op in self.ops if op.window == window]
 
 
+def ops_per_step(training: bool) -> int:
+    return OPS_PER_STEP["training" if training else "inference"]
+
+
 def chunk_sizes(streams: int, steps: int, arrays: int, training: bool, chunks: int | None = None,
                 budget: int | None = None) -> tuple[int, ...]:
     """Near-equal groups of streams; as many groups as the event budget allows (at most one per stream)."""
     if chunks is None:
         budget = budget or OPS_PER_WINDOW["training" if training else "inference"]
-        chunks = max(1, budget // max(1, (3 if training else 1) * arrays * steps))
+        chunks = max(1, budget // max(1, ops_per_step(training) * arrays * steps))
     chunks = max(1, min(streams, chunks))
     edges = [round(i * streams / chunks) for i in range(chunks + 1)]
     return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
@@ -79,10 +86,12 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
     training = program.training
     n_arrays = len(network.roles)
     steps = network.steps
-    sizes = chunk_sizes(network.streams, steps, n_arrays, training, chunks, budget)
+    sizes = chunk_sizes(network.streams_per_replica, steps, n_arrays, training, chunks, budget)
+    # Every copy applies the updates of all streams: per own vector, streams / own streams of them.
+    updates_per_vector = network.streams / network.streams_per_replica
     ops: list[Op] = []
 
-    def add(work: Work | None, array: int, phase: str, window: int, step: int, chunk: int, vectors: int,
+    def add(work: Work | None, array: int, phase: str, window: int, step: int, chunk: int, vectors: float,
             passes: int, deps: list[int]) -> int:
         if work is None:
             stages, energy = (), {}
@@ -97,6 +106,7 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
     previous_forward: dict[tuple[int, int], int] = {}  # (array, chunk) -> last forward op (inference carry)
     for w in range(windows):
         forward: dict[tuple[int, int, int], int] = {}
+        stored: dict[tuple[int, int, int], int] = {}
         done_vectors = [0] * n_arrays
         done_extra = [0] * n_arrays
         for t in range(steps):
@@ -118,6 +128,9 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
                     extra = math.floor(done_vectors[a] * work.repeats + 0.5) - done_extra[a]
                     done_extra[a] += extra
                     forward[(a, t, j)] = add(work, a, "forward", w, t, j, size, size + extra, deps)
+                    if training:
+                        stored[(a, t, j)] = add(program.works[(a, "store")], a, "forward", w, t, j, size, 0,
+                                                [forward[(a, t, j)]])
         if not training:
             for a in range(n_arrays):
                 for j in range(len(sizes)):
@@ -130,7 +143,7 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
                 role = network.roles[a]
                 work = program.works[(a, "backward")]
                 for j, size in enumerate(sizes):
-                    deps = [forward[(a, t, j)]]
+                    deps = [stored[(a, t, j)]]
                     deps += [backward[(c, t, j)] for c in network.consumers(a)]
                     if role.recurrent and t < steps - 1:
                         deps.append(backward[(a, t + 1, j)])
@@ -143,6 +156,6 @@ def build_schedule(program: Program, windows: int, chunks: int | None = None, bu
             previous = barrier
             for t in range(steps):
                 for j, size in enumerate(sizes):
-                    previous = add(work, a, "update", w, t, j, size, 0, [previous])
+                    previous = add(work, a, "update", w, t, j, size * updates_per_vector, 0, [previous])
             last_update[a] = previous
     return Schedule(program, tuple(ops), windows, sizes, training)

@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import UserError
 
 # Command modules, in the order they are listed by --help.
-COMMAND_MODULES = ["config", "device", "bench", "train", "estimate", "run", "study"]
+COMMAND_MODULES = ["config", "device", "bench", "train", "estimate", "calibrate", "run", "study"]
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -67,7 +67,8 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
 def add_workload_args(parser: argparse.ArgumentParser, seed: bool = True) -> None:
     """The workload file, its --set overrides and (unless ``seed=False``) --seed; read them back
     with ``workload_overrides``."""
-    parser.add_argument("workload", nargs="?", help="workload YAML (default: the embedded workloads/quickstart.yaml)")
+    parser.add_argument("workload", nargs="?", help="workload YAML file, or a shipped workload by name, e.g. quickstart"
+                        " (default: quickstart)")
     add_overrides(parser)
     if seed:
         parser.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")

@@ -1,7 +1,7 @@
 """``rpuarch bench``: measured speed of the numerics (commands, not timed tests).
 
-``bench tile`` is the tile benchmark of issue 2 (rpuarch.device.benchmark); ``bench sweep`` measures
-the Dask executor's overhead per point (rpuarch.sweep.dask_executor, issue 7). Other benchmarks
+``bench tile`` is the tile benchmark (rpuarch.device.benchmark); ``bench sweep`` measures
+the Dask executor's overhead per point (rpuarch.sweep.dask_executor). Other benchmarks
 add their own subcommand to the ``bench`` group here.
 """
 
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q = sub.add_parser(
         "tile",
         help="rank-1 updates/s and forward vectors/s of the 256 x 161 LSTM tile, against the targets",
-        description="The tile benchmark of issue 2 (gokmen-vlasov-2016, BL 10, lr 0.05, update and BL"
+        description="The tile benchmark (gokmen-vlasov-2016, BL 10, lr 0.05, update and BL"
         " management, LSTM-like rank-1 pairs; forward with the default periphery).",
     )
     q.add_argument("--seconds", type=float, default=1.0, help="wall time per case (default 1 s)")
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep",
         help="Dask's overhead per point: short points on an embedded LocalCluster against the local executor",
         description="The same short points (the quickstart cut to a 1 x 8 LSTM, seeds 1..N) under the local executor"
-        " and an embedded Dask LocalCluster with as many workers as --jobs, repeated in alternating order (issue 7).",
+        " and an embedded Dask LocalCluster with as many workers as --jobs, repeated in alternating order.",
     )
     q.add_argument("--points", type=int, default=16, help="points per sweep (default 16)")
     q.add_argument("--jobs", type=int, default=2, help="local processes and Dask workers (default 2)")
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q = sub.add_parser(
         "train",
         help="characters/s of LSTM training (RPU exact, floating point, 32 streams aggregated), against the targets",
-        description="The training benchmark of issue 3 (rpuarch.nn.benchmark): the installed Linux headers as text,"
+        description="The training benchmark (rpuarch.nn.benchmark): the installed Linux headers as text,"
         " a 1 x 64 LSTM, 50-step windows, SGD lr 0.05, gokmen-vlasov-2016, BL 10, 7-bit DAC / 9-bit ADC.",
     )
     q.add_argument("--seconds", type=float, default=5.0, help="timed wall time per case (default 5 s)")

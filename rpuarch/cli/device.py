@@ -24,6 +24,7 @@ from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from . import add_overrides, help_by_default
 
 DEVICE_SECTIONS = ("device", "io", "update")  # what a --set of this command may change
+MAX_TRACE_VALUES = 20_000_000  # weights recorded (pulses x devices, float64): 160 MB
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,6 +102,14 @@ def _positive(text: str) -> int:
 def cmd_pulse_response(args: argparse.Namespace) -> int:
     if args.up + args.down == 0:
         raise ConfigError("--up/--down", None, "no pulses to apply.", "--up N and --down N with N + N >= 1")
+    recorded = (args.cycles * (args.up + args.down) + 1) * args.devices
+    if recorded > MAX_TRACE_VALUES:
+        raise ConfigError(
+            "--up/--down/--cycles/--devices", None,
+            f"{args.cycles:,} x ({args.up:,} + {args.down:,}) pulses on {args.devices:,} devices records {recorded:,} weights,"
+            f" more than the {MAX_TRACE_VALUES:,} ({MAX_TRACE_VALUES * 8 / 1e6:.0f} MB) this command keeps.",
+            "fewer pulses or --devices (a device crosses its range in about w_max / dw_min pulses: 600 for gokmen-vlasov-2016)",
+        )
     for text in args.overrides:
         head = text.split("=", 1)[0].split(".", 1)[0].strip()
         if head not in DEVICE_SECTIONS:

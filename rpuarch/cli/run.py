@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import load_workload
+from ..kernel_cache import say_if_compiling
 from . import add_workload_args, workload_overrides
 
 
@@ -66,16 +67,36 @@ def _study_args(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..errors import TrainingDiverged
+    from ..nn import checkpoint
     from ..report.summary import print_run_summary
-    from ..run import default_out_dir, read_finished_report, run
+    from ..run import default_out_dir, execute, plan_run
 
     loaded = load_workload(args.workload, workload_overrides(args))
     out_dir = Path(args.out) if args.out else default_out_dir(loaded)
+    plan = plan_run(loaded, out_dir, fresh=args.fresh)  # every check first: a refused run prints only its error
     console = Console()
     console.print(f"[bold]rpuarch run[/] {escape(str(loaded.path))} -> {escape(str(out_dir))}")
-    if not args.fresh and read_finished_report(out_dir, loaded.resolved_sha256) is not None:
+    if plan.finished is not None:
         console.print("This workload's run finished earlier in this directory: showing its report (--fresh recomputes).")
-    report = run(loaded, out_dir, resume=not args.fresh, progress=not args.quiet)
+    elif plan.resume_from is not None:
+        done = plan.resume_from
+        console.print(f"Resuming {escape(str(out_dir))} from epoch {min(done.values(), default=0) + 1} (its checkpoint: RPU"
+                      f" network {done.get('rpu', 0)} and floating-point twin {done.get('fp', 0)} epoch(s) done).")
+    elif plan.replaces:
+        console.print(f"Replacing the report in {escape(str(out_dir))}: {escape(plan.replaces)}.")
+    if plan.finished is None:
+        say_if_compiling(console)
+    again = f"rpuarch run {loaded.path} --out {out_dir}"
+    try:
+        report = execute(plan, progress=not args.quiet)
+    except TrainingDiverged as exc:
+        if checkpoint.path_in(out_dir).is_file():
+            exc.args = (f"{exc} `{again} --set training.lr=...` continues from it.",)
+        raise
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: checkpoint kept; [bold]{escape(again)}[/] (and the same --set options) resumes.")
+        return 130
     print_run_summary(report, str(out_dir), console)
     return 0
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from ..config import load_workload
 from ..errors import UserError
+from ..kernel_cache import say_if_compiling
 from . import add_workload_args, workload_overrides
 
 
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train the LSTM on RPU tiles and in floating point; write DIR/train.json",
         description="Train the workload's LSTM on simulated RPU tiles and, on the same data in the same order, "
         "its floating-point twin. Shows progress, prints a summary and writes DIR/train.json; checkpoints "
-        "DIR/checkpoint.pkl after every epoch and on Ctrl-C (press twice to stop at once). A diverging run "
+        "DIR/checkpoint.npz after every epoch and on Ctrl-C (press twice to stop at once). A diverging run "
         "(non-finite loss) stops with exit status 2 and keeps the last good checkpoint.",
     )
     add_workload_args(p)
@@ -35,20 +36,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..errors import TrainingDiverged
+    from ..files import check_writable_dir
+    from ..nn import checkpoint
+    from ..nn.checkpoint import CheckpointError
     from ..nn.train import train
     from ..report.summary import print_tables, print_warnings
     from ..report.tables import accuracy_table, network_table
-    from ..run import runs_dir
+    from ..run import preflight, runs_dir
 
     loaded = load_workload(args.workload, workload_overrides(args))
     if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
         raise UserError(f"--out {args.out} and --resume {args.resume} differ: a resumed run writes where it was checkpointed.")
     out_dir = Path(args.resume or args.out or runs_dir(loaded.workload.name, "train"))
+    preflight(loaded)  # every check first: a refused run prints only its error
+    check_writable_dir(out_dir, "--resume" if args.resume else "--out")
     console = Console()
     verb = "resuming" if args.resume else "training"
     console.print(f"[bold]rpuarch train[/] {verb} {escape(str(loaded.path))} -> {escape(str(out_dir))}")
+    say_if_compiling(console)
     try:
         result = train(loaded, out_dir=out_dir, resume=bool(args.resume), progress=not args.quiet)
+    except CheckpointError as exc:
+        exc.args = (f"--resume: {exc} (Without --resume, training starts over.)",)
+        raise
+    except TrainingDiverged as exc:
+        if checkpoint.path_in(out_dir).is_file():
+            exc.args = (f"{exc} `rpuarch train {loaded.path} --resume {out_dir} --set training.lr=...` continues from it.",)
+        raise
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: checkpoint kept; continue with [bold]rpuarch train "
                       f"{escape(str(loaded.path))} --resume {escape(str(out_dir))}[/] (and the same --set options)")

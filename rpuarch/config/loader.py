@@ -54,22 +54,110 @@ def models_dir() -> Path:
 
 
 def default_workload_path() -> Path:
-    return DATA_ROOT / "workloads" / "quickstart.yaml"
+    return shipped_workloads_dir() / "quickstart.yaml"
+
+
+def shipped_workloads_dir() -> Path:
+    """workloads/ of the source tree, or of a regular install (<prefix>/share/rpuarch)."""
+    return DATA_ROOT / "workloads"
+
+
+def find_workload_file(spec: str | os.PathLike) -> Path:
+    """A workload or study file: ``spec`` when it is a file; else the shipped workload it names,
+    as ``quickstart``, ``paper/asymmetry`` or ``workloads/quickstart.yaml`` (as the README writes
+    them, which a regular install finds outside the clone too). A name found nowhere is returned as
+    given, for ``missing_workload`` to explain."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = path.as_posix().removeprefix("./").removeprefix("workloads/")
+    for candidate in (shipped_workloads_dir() / name, shipped_workloads_dir() / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def missing_workload(path: Path, what: str) -> ConfigError:
+    """The error for a workload or study file that does not exist: where the shipped ones are,
+    and their names (studies are the files with a ``study`` field)."""
+    root = shipped_workloads_dir()
+    kinds: dict[bool, list[str]] = {True: [], False: []}
+    for file in sorted(root.rglob("*.yaml")) if root.is_dir() else []:
+        kinds["study" in read_yaml(file)].append(file.relative_to(root).with_suffix("").as_posix())
+    shipped = (f" The shipped files, in {root}, can be given by name: workloads {', '.join(kinds[False])};"
+               f" studies (rpuarch study NAME) {', '.join(kinds[True])}.") if kinds[False] or kinds[True] else ""
+    return ConfigError(str(path), None, f"no such {what} ({path.absolute()}).{shipped}")
 
 
 # ----------------------------------------------------------------------------- YAML
-def read_yaml(path: Path, what: str = "file") -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(str(path), None, f"no such {what}.")
+# A workload, preset or study file is a few kB of a few hundred values. The bounds refuse what no
+# such file needs and what would cost minutes: a document of megabytes, aliases that expand a
+# small file into millions of values (the "billion laughs"), nesting deeper than any schema.
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 64
+
+
+class InvalidYAML(ConfigError):
+    """Text that is not YAML at all (a ``--set`` value then stays the string it is)."""
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it
+    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The value of a YAML document from ``source`` (a file, ``--set``...), within the bounds above;
+    a ``ConfigError`` naming ``source`` and the line otherwise."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(source, None, f"{len(text):,} characters of YAML; a workload needs a few thousand (at most {MAX_YAML_BYTES:,}).")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(str(path), None, f"not valid YAML{where}: {problem}.") from None
+        raise InvalidYAML(source, None, f"not valid YAML{where}: {problem}.") from None
+    except RecursionError:
+        raise ConfigError(source, None, f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels).") from None
+    _check_bounds(data, source)
+    return data
+
+
+def _check_bounds(data: Any, source: str) -> None:
+    """Count the values of ``data`` as a consumer walking it meets them (an aliased subtree once
+    per use), stopping at the bounds: linear in the bounds, whatever the aliases expand to."""
+    stack, values = [(data, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        values += 1
+        if values > MAX_YAML_VALUES:
+            raise ConfigError(source, None, f"the YAML expands to more than {MAX_YAML_VALUES:,} values (aliases?); a workload has a few hundred.")
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(source, None, f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels).")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
+def read_yaml(path: Path, what: str = "file") -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(str(path), None, f"no such {what}.")
+    try:
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, "not UTF-8 text.") from None
+    data = parse_yaml(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -166,29 +254,31 @@ def load_preset(kind: str, name: str, referrer: str, _seen: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------- overrides
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, origin: str = "--set") -> tuple[list[str], Any]:
+    """``"a.b=VALUE"`` -> (["a", "b"], the YAML value, or the string itself when it is not YAML);
+    errors name ``origin`` (``--set``, ``--grid``, ``--variant NAME``)."""
     if "=" not in text:
-        raise ConfigError("--set", None, f"{text!r} is not PATH=VALUE.", "e.g. --set device.up_down=0.02")
+        raise ConfigError(origin, None, f"{text!r} is not PATH=VALUE.", "e.g. device.up_down=0.02")
     path, raw = text.split("=", 1)
     keys = path.strip().split(".")
     if not all(keys):
-        raise ConfigError("--set", path, "empty field name in the path.")
+        raise ConfigError(origin, path, "empty field name in the path.")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = parse_yaml(raw, origin) if raw.strip() else ""
+    except InvalidYAML:
         value = raw
     return keys, value
 
 
-def overrides_to_dict(overrides: list[str]) -> dict[str, Any]:
+def overrides_to_dict(overrides: list[str], origin: str = "--set") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for text in overrides:
-        keys, value = parse_override(text)
+        keys, value = parse_override(text, origin)
         node = out
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise ConfigError("--set", ".".join(keys), "conflicts with another --set of the same path.")
+                raise ConfigError(origin, ".".join(keys), f"conflicts with another {origin} of the same path.")
         node[keys[-1]] = value
     return out
 
@@ -210,11 +300,15 @@ class LoadedWorkload:
         return hashlib.sha256(self.workload.model_dump_json().encode()).hexdigest()
 
 
-def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None) -> tuple[Workload, dict[str, str]]:
-    """Apply presets and overrides to a raw workload mapping and validate it."""
+def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None,
+            labelled: dict[str, list[str]] | None = None) -> tuple[Workload, dict[str, str]]:
+    """Apply presets and overrides to a raw workload mapping and validate it. ``labelled``:
+    more overrides, applied after ``overrides`` (``--set``), by the origin their errors name
+    (``{"--grid": [...]}``)."""
     origins: dict[str, str] = {}
     user = merge({}, raw, source, origins)
-    user = merge(user, overrides_to_dict(overrides or []), "--set", origins)
+    for origin, items in {"--set": overrides or [], **(labelled or {})}.items():
+        user = merge(user, overrides_to_dict(items, origin), origin, origins)
     resolved: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
@@ -234,12 +328,58 @@ def resolve(raw: dict[str, Any], source: str, overrides: list[str] | None = None
         user["baselines"] = [_resolve_baseline(item, i, source, origins, sources) for i, item in enumerate(baselines)]
 
     merged = merge(resolved, user, source, {})
-    merged["sources"] = {**sources, **(merged.get("sources") or {})}
+    for kind in ("tile", "chip"):
+        if isinstance(merged.get(kind), dict):
+            merged[kind] = resolve_components(merged[kind], kind, origins, sources, source)
+    given = merged.get("sources") or {}
+    if not isinstance(given, dict):
+        raise ConfigError(origins.get("sources", source), "sources", f"must map field paths to sources, got {type(given).__name__}.",
+                          "a mapping, e.g. sources: {device.dw_min: 'Gokmen & Vlasov 2016, Table 1'}")
+    merged["sources"] = {**sources, **given}
     try:
         workload = Workload.model_validate(merged)
     except ValidationError as exc:
         raise _config_error(exc, source, origins) from None
     return workload, origins
+
+
+def component_path(name: str) -> Path:
+    return models_dir() / "components" / f"{name}.yaml"
+
+
+def resolve_components(section: dict[str, Any], path: str, origins: dict[str, str], sources: dict[str, str],
+                       source: str) -> dict[str, Any]:
+    """Expand every ``component: <kind>/<name>`` below ``section`` (at dotted ``path``) into the
+    library file's fields, with the section's own fields on top. The file's fields and sources
+    are recorded under their full path, so an error in a component file names that file."""
+    out = {}
+    for key, value in section.items():
+        out[key] = resolve_components(value, f"{path}.{key}", origins, sources, source) if isinstance(value, dict) else value
+    name = out.get("component")
+    if name is None:
+        return out
+    where = f"{path}.component"
+    referrer = _origin_of(where, origins, source)
+    file = component_path(str(name))
+    if not file.is_file():
+        folder = file.parent
+        known = sorted(f"{folder.name}/{p.stem}" for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        kinds = sorted(p.name for p in (models_dir() / "components").iterdir() if p.is_dir())
+        raise ConfigError(referrer, where, f"unknown component {name!r} (no {file}).",
+                          "one of: " + ", ".join(known) if known else "a <kind>/<name> with kind one of " + ", ".join(kinds))
+    data = read_yaml(file, "component file")
+    fields = {k: v for k, v in data.items() if k not in ("description", "sources")}
+    own = {k: v for k, v in out.items() if k != "component"}
+    component_origins: dict[str, str] = {}
+    expanded = merge(fields, own, str(file), {})
+    _record(fields, path, str(file), component_origins)
+    for leaf, origin in component_origins.items():
+        origins.setdefault(leaf, origin)
+    for field_name, text in (data.get("sources") or {}).items():
+        if field_name not in own:
+            sources.setdefault(f"{path}.{field_name}", str(text))
+    expanded["component"] = str(name)
+    return expanded
 
 
 def _resolve_baseline(item: Any, index: int, source: str, origins: dict[str, str], sources: dict[str, str]) -> Any:
@@ -256,23 +396,44 @@ def _resolve_baseline(item: Any, index: int, source: str, origins: dict[str, str
     return body
 
 
-def load_workload(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> LoadedWorkload:
-    """Load, resolve and validate a workload file (the embedded quickstart when ``path`` is None)."""
-    file = Path(path) if path is not None else default_workload_path()
+def load_workload(path: str | os.PathLike | None = None, overrides: list[str] | None = None,
+                  labelled: dict[str, list[str]] | None = None) -> LoadedWorkload:
+    """Load, resolve and validate a workload file (the embedded quickstart when ``path`` is None);
+    ``overrides`` are ``--set`` PATH=VALUE strings, ``labelled`` more of them by origin (``resolve``)."""
+    file = find_workload_file(path) if path is not None else default_workload_path()
+    if not file.is_file():
+        raise missing_workload(file, "workload file")
     raw = read_yaml(file, "workload file")
+    if not raw:
+        raise ConfigError(str(file), None, "the workload is empty. Give at least its dataset; every field is in"
+                          " docs/workload.md, and workloads/quickstart.yaml is a complete example.")
     text = file.read_text(encoding="utf-8")
-    workload, origins = resolve(raw, str(file), overrides)
-    if workload.dataset.path is not None and not Path(workload.dataset.path).is_absolute():
-        # Relative dataset paths are relative to the workload file, not to the working directory.
-        anchored = (file.parent / workload.dataset.path)
-        if anchored.exists() or any(ch in workload.dataset.path for ch in "*?["):
-            workload.dataset.path = str(anchored)
+    workload, origins = resolve(raw, str(file), overrides, labelled)
+    given = workload.dataset.path
+    if given is not None and not Path(given).expanduser().is_absolute() and origins.get("dataset.path") != "--set":
+        # A dataset path in a workload file is relative to that file; one typed on --set, to the
+        # working directory, as a shell user expects.
+        workload.dataset.path = str(file.parent / given)
     return LoadedWorkload(workload, file, text, hashlib.sha256(text.encode()).hexdigest(), origins)
 
 
 # ----------------------------------------------------------------------------- error messages
+MAX_PROBLEMS_SHOWN = 10
+
+
 def _config_error(exc: ValidationError, source: str, origins: dict[str, str]) -> ConfigError:
-    err = exc.errors()[0]
+    """One error for the user: the first problem as ``source``/``field``, and the message listing
+    every problem (up to ``MAX_PROBLEMS_SHOWN``), so that one round of fixes can fix them all."""
+    errors = [_problem(err, source, origins) for err in exc.errors()]
+    first = errors[0]
+    if len(errors) > 1:
+        shown = "\n".join(f"  {e}" for e in errors[:MAX_PROBLEMS_SHOWN])
+        rest = len(errors) - MAX_PROBLEMS_SHOWN
+        first.args = (f"{len(errors)} problems in {source}:\n{shown}" + (f"\n  and {rest} more." if rest > 0 else ""),)
+    return first
+
+
+def _problem(err: Any, source: str, origins: dict[str, str]) -> ConfigError:
     loc = [str(p) for p in err["loc"]]
     path = ".".join(loc)
     origin = _origin_of(path, origins, source)
@@ -285,23 +446,23 @@ def _config_error(exc: ValidationError, source: str, origins: dict[str, str]) ->
     else:
         given = err.get("input")
         shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        problem = f"{err['msg'].rstrip('.')}{shown}."
+        problem = f"{err['msg'].removeprefix('Value error, ').rstrip('.')}{shown}."
         if model_field is not None:
             allowed = _describe_allowed(model_field)
-    more = len(exc.errors()) - 1
-    if more:
-        problem += f" ({more} more problem{'s' if more > 1 else ''} after this one.)"
     return ConfigError(origin, path or None, problem, allowed)
 
 
 def _origin_of(path: str, origins: dict[str, str], default: str) -> str:
+    """Where the value at ``path`` came from: its own origin or an enclosing one's; for a section
+    whose values all came from one place (an unknown section typed on --set), that place."""
     probe = path
     while probe:
         if probe in origins:
             return origins[probe]
         probe = probe.rpartition(".")[0]
-    # A field inside a section given on --set or in the file: look for any child origin.
-    return default
+    # A whole section (an unknown one typed on --set, a check across its fields): where its fields came from.
+    children = {origin for key, origin in origins.items() if key.startswith(f"{path}.")} if path else set()
+    return children.pop() if len(children) == 1 else default
 
 
 def _unwrap(annotation: Any) -> Any:

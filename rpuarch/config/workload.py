@@ -137,12 +137,18 @@ class ActivityConfig(Section):
         "step", ge=0,
     )
     bm_repeats: float = field(0.0, "Mean bound-management repeats per forward product.", "pass", ge=0)
+    input_fraction: float = field(
+        0.5,
+        "Mean |x| of an analog read's inputs as a fraction of full scale: the fraction of the full-scale"
+        " charge (read energy, integrator charge) a read moves.",
+        ge=0, le=1,
+    )
 
 
 class Workload(Section):
     """Root of a workload file."""
 
-    name: str = field("workload", "Name shown in reports.")
+    name: str = field("workload", "Name shown in reports (and in the default output directory).", min_length=1, max_length=200)
     seed: int = field(0, "Seed of every random draw (data order, weights, devices, noise).", ge=0)
     dataset: DatasetConfig = field(DatasetConfig(name="linux-headers"), "Training text.")
     network: NetworkConfig = field(NetworkConfig(), "The LSTM.")

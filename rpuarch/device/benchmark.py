@@ -1,4 +1,4 @@
-"""The tile benchmark of issue 2: rank-1 updates and forward vectors per second on the LSTM tile.
+"""The tile benchmark: rank-1 updates and forward vectors per second on the LSTM tile.
 
 Setup (fixed, so that numbers compare with the reference simulator's): a 256 x 161 tile (the
 first LSTM layer of a 1 x 64 network on a 97-character vocabulary), the gokmen-vlasov-2016
@@ -30,7 +30,7 @@ from .tile import AnalogTile
 OUT_SIZE, IN_SIZE, VOCAB, HIDDEN = 256, 161, 97, 63
 LR = 0.05
 D_STDS = (0.002, 0.02, 0.1)
-# Rates of aihwkit 1.2 (C++ CPU build, one thread) on exactly this setup (issue 2); targets 2x.
+# Rates of aihwkit 1.2 (C++ CPU build, one thread) on exactly this setup; targets 2x.
 REFERENCE_UPDATES = {0.002: 67_000, 0.02: 10_000, 0.1: 2_200}
 TARGET_UPDATES = {0.002: 134_000, 0.02: 20_000, 0.1: 4_400}
 TARGET_AGGREGATED = 100_000  # at d std 0.02, batches of 1,600

@@ -1,4 +1,4 @@
-"""The training benchmark of issue 3: characters per second of LSTM training, RPU and twin.
+"""The training benchmark: characters per second of LSTM training, RPU and twin.
 
 Setup of the reference measurement (so that numbers compare with aihwkit's): the installed Linux
 headers as text, a 1 x 64 LSTM with a softmax layer, windows of 50 steps, SGD with lr 0.05 on
@@ -38,7 +38,7 @@ CASES = (
 )
 REFERENCE_NOTE = (
     "aihwkit 1.2 (CPU build, one thread) on this setup: 3,300 char/s with the RPU device, 5,800 with its"
-    " floating-point tiles; torch nn.LSTM ~50,000 (issue 3)."
+    " floating-point tiles; torch nn.LSTM ~50,000."
 )
 
 

@@ -67,8 +67,8 @@ class TextReport:
 
     source: str
     files: int = 0
-    bytes: int = 0
-    chars: int = 0  # after decoding and normalisation, before max_chars
+    bytes: int = 0  # read (with max_chars, only as many as that many characters can need)
+    chars: int = 0  # of what was read, after decoding and normalisation, before max_chars
     newlines: str = "normalize"
     encoding_errors: str = "replace"
     boms_dropped: int = 0
@@ -76,6 +76,7 @@ class TextReport:
     cr_normalized: int = 0  # lone CRs that became LF
     bad_bytes_replaced: int = 0  # non-UTF-8 bytes that became U+FFFD
     truncated_to: int | None = None  # max_chars, when it cut the text
+    sha256: str = ""  # of the text used (after max_chars), UTF-8: what results are keyed on
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -174,7 +175,8 @@ def corpus_files(dataset: DatasetConfig) -> tuple[str, list[Path]]:
         return spec, files
     if path.is_file():
         return spec, [path]
-    raise ConfigError("workload", "dataset.path", f"{spec!r} is not a file, directory or glob that exists.")
+    raise ConfigError("workload", "dataset.path", f"{str(path.absolute())!r} is not a file, directory or glob that exists"
+                      " (a path in a workload file is relative to that file, one on --set to the working directory).")
 
 
 def decode(data: bytes, name: str, dataset: DatasetConfig, report: TextReport) -> str:
@@ -208,18 +210,52 @@ def decode(data: bytes, name: str, dataset: DatasetConfig, report: TextReport) -
 
 
 def read_corpus(dataset: DatasetConfig) -> Corpus:
-    """The text of the workload's dataset, decoded and normalised, cut to max_chars."""
+    """The text of the workload's dataset, decoded and normalised, cut to max_chars.
+
+    With max_chars only the start of the corpus is read: the files in order, each no further than
+    ``prefix_bytes`` of the characters still missing (so a 5,000-character prefix of a 300 MB file
+    costs kilobytes, not the file)."""
     source, files = corpus_files(dataset)
     report = TextReport(source=source, newlines=dataset.newlines, encoding_errors=dataset.encoding_errors)
-    parts = []
+    parts: list[str] = []
+    have = 0
     for path in files:
-        data = path.read_bytes()
+        if dataset.max_chars is not None and have >= dataset.max_chars:
+            break
+        data = read_prefix(path, None if dataset.max_chars is None else dataset.max_chars - have)
         report.files += 1
         report.bytes += len(data)
         parts.append(decode(data, str(path), dataset, report))
+        have += len(parts[-1])
     text = "".join(parts)
     report.chars = len(text)
     if dataset.max_chars is not None and len(text) > dataset.max_chars:
         text = text[: dataset.max_chars]
         report.truncated_to = dataset.max_chars
-    return Corpus(text, report, [str(p) for p in files])
+    report.sha256 = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+    return Corpus(text, report, [str(p) for p in files[: report.files]])
+
+
+def prefix_bytes(chars: int) -> int:
+    """Bytes that always decode to more than ``chars`` characters: a character takes at most 4
+    bytes of UTF-8 (a CRLF pair 2, a bad byte 1), plus a byte-order mark and a spare character
+    (a CR at the end may be the first half of a CRLF)."""
+    return 4 * (chars + 2) + 3
+
+
+def read_prefix(path: Path, chars: int | None) -> bytes:
+    """The bytes of ``path``; with ``chars``, no more of them than ``prefix_bytes(chars)``, cut at a
+    character boundary, so that the decoded start is that of the whole file."""
+    if chars is None:
+        return path.read_bytes()
+    limit = prefix_bytes(chars)
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) <= limit:
+        return data
+    end = limit
+    while end > limit - 3 and data[end - 1] & 0xC0 == 0x80:  # back over continuation bytes
+        end -= 1
+    if data[end - 1] >= 0xC0:  # and the lead byte whose sequence they would have completed
+        end -= 1
+    return data[:end]

@@ -46,7 +46,7 @@ class Vocabulary:
         return [chr(c) for c in self.codes] + ([UNKNOWN] if self.unknown is not None else [])
 
     def encode(self, codes: np.ndarray) -> tuple[np.ndarray, int]:
-        """Ids (uint16) of the code points and how many of them were unknown."""
+        """Ids of the code points (``id_dtype``) and how many of them were unknown."""
         index = np.searchsorted(self.codes, codes)
         index_clipped = np.minimum(index, len(self.codes) - 1)
         known = self.codes[index_clipped] == codes
@@ -54,7 +54,12 @@ class Vocabulary:
         if unseen and self.unknown is None:
             raise ValueError("characters outside the vocabulary and no unknown symbol")
         ids = np.where(known, index_clipped, self.unknown if self.unknown is not None else 0)
-        return ids.astype(np.uint16), unseen
+        return ids.astype(self.id_dtype), unseen
+
+    @property
+    def id_dtype(self) -> type[np.unsignedinteger]:
+        """uint16 while every id fits (the common case: half the memory), else uint32."""
+        return np.uint16 if self.size <= 1 << 16 else np.uint32
 
 
 @dataclass
@@ -62,7 +67,7 @@ class CharData:
     """A corpus split into train/valid/test ids over one vocabulary."""
 
     vocab: Vocabulary
-    splits: dict[str, np.ndarray]  # name -> ids (uint16)
+    splits: dict[str, np.ndarray]  # name -> ids (Vocabulary.id_dtype)
     unknown_counts: dict[str, int]  # name -> characters mapped to the unknown symbol
     corpus: Corpus
 
@@ -111,6 +116,11 @@ def split_corpus(corpus: Corpus, dataset: DatasetConfig) -> CharData:
                 f"split {dataset.split}); give more text or a larger max_chars."
             )
     train_codes = np.unique(parts["train"])
+    if train_codes.size < 2:
+        raise ConfigError(
+            "workload", "dataset", f"the training split is one character repeated ({chr(train_codes[0])!r}):"
+            " a model of it predicts that character with certainty and learns nothing; give a real text."
+        )
     held_out = np.concatenate([parts["valid"], parts["test"]])
     has_unseen = not np.isin(held_out, train_codes).all()
     vocab = Vocabulary(train_codes, len(train_codes) if has_unseen else None)

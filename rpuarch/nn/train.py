@@ -200,8 +200,8 @@ def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: W
     if run.label == "rpu":
         knobs += "; the twin has not diverged (yet), so compare with device.preset=ideal to see whether the device is the cause"
     kept = (
-        f" The last good checkpoint is kept in {out_dir}; continue from it with --resume {out_dir}"
-        " --set training.lr=...." if out_dir is not None and checkpoint.path_in(out_dir).is_file() else ""
+        f" The last good checkpoint is kept in {out_dir}: a lower training.lr may continue from it."
+        if out_dir is not None and checkpoint.path_in(out_dir).is_file() else ""
     )
     error = TrainingDiverged(
         f"training diverged: the {LABELS[run.label]} network's loss became {loss} in epoch {epoch + 1},"
@@ -298,7 +298,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
           twins: TwinCache | None = None) -> dict:
     """Train the RPU network and its floating-point twin; return (and write) the train.json content.
 
-    ``out_dir``: where train.json and checkpoint.pkl go (None: nothing is written, no checkpoints).
+    ``out_dir``: where train.json and checkpoint.npz go (None: nothing is written, no checkpoints).
     ``resume``: continue from ``out_dir``'s checkpoint (same workload; epochs and lr may change).
     ``twins``: take the twin from this cache when it holds it (rpuarch.nn.twin_cache), else train it
     and store it there (not after a resume: epochs or lr may have changed on the way).
@@ -315,12 +315,11 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     check_memory(workload, data.vocab.size)
     windows = min(batches.windows, cfg.max_windows_per_epoch or batches.windows)
 
-    if resume:
-        run_state: RunState = checkpoint.load(out_dir, workload, data.digest)
+    models = build_networks(workload, data.vocab.size)
+    run_state = RunState({label: NetworkRun(label, models[label]) for label in NETWORKS})
+    if resume:  # the checkpoint's arrays, numbers and generator states, written into the rebuilt run
+        checkpoint.load(out_dir, workload, data.digest, run_state)
         run_state.resumed += 1
-    else:
-        models = build_networks(workload, data.vocab.size)
-        run_state = RunState({label: NetworkRun(label, models[label]) for label in NETWORKS})
     key = twin_key(workload, data.digest) if twins is not None else None
     if twins is not None and run_state.runs["fp"].epochs_done < cfg.epochs:
         stored = twins.get(key)
@@ -334,7 +333,8 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
         run_state.wall_seconds += now - clock[0]
         clock[0] = now
         if out_dir is not None:
-            checkpoint.save(out_dir, workload, data.digest, run_state)
+            summary = {"epochs_done": {label: r.epochs_done for label, r in run_state.runs.items()}}
+            checkpoint.save(out_dir, workload, data.digest, run_state, summary)
 
     interrupt = _Interrupt()
     with interrupt.installed(), blas_threads(1), _Progress(progress) as bar:

@@ -17,7 +17,9 @@ The key is the sha256 of exactly what the twin's numbers depend on (``twin_field
   (``model.init_scale``), for both networks;
 - the format of this file and the rpuarch version.
 Not in the key (the twin never reads them): the rest of ``device``, ``io``, ``update``, the rest
-of ``tile``, ``chip``, ``bus``, ``baselines``, ``activity``, ``name``, ``sources``.
+of ``tile``, ``chip``, ``bus``, ``baselines``, ``activity``, ``name``, ``sources``; nor the numerics
+backend (``RPUARCH_BACKEND`` selects the RPU tiles' kernels; the twin's ideal tiles compute in
+numpy either way).
 """
 
 from __future__ import annotations

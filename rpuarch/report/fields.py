@@ -36,9 +36,12 @@ command line with `--set PATH=VALUE`; layers apply in that order and the last on
 3. `--set PATH=VALUE` options (`--set device.up_down=0.02`, `--set io.forward.inp_bits=5`).
 
 A field that is not given anywhere takes the default below. Unknown fields, wrong types and values
-out of range are refused with the file and field named (`rpuarch validate WORKLOAD.yaml`).
-Relative `dataset.path` values are relative to the workload file. `inp_res`/`inp_bits` and
-`out_res`/`out_bits` are two spellings of one resolution: give one of each pair per layer.
+out of range are refused with the file and field named, every problem at once (up to ten;
+`rpuarch validate WORKLOAD.yaml`). Numbers are finite (no `.inf`, `.nan`) and never `true`/`false`;
+a key given twice, an empty file and YAML that expands beyond 100,000 values (aliases) are refused.
+Relative `dataset.path` values are relative to the workload file (on `--set`, to the working
+directory). `inp_res`/`inp_bits` and `out_res`/`out_bits` are two spellings of one resolution: give
+one of each pair per layer.
 
 Minimal example (the rest comes from defaults and presets):
 

@@ -38,7 +38,11 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         f"- workload: `{w.get('path')}` (sha256 `{w.get('sha256', '')[:16]}`, resolved `{w.get('resolved_sha256', '')[:16]}`)",
         f"- seed: {report.get('seed')}",
         f"- run: {run.get('started')} to {run.get('finished')} on {run.get('host')}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items()),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items())
+        + f"; numerics backend {report.get('backend')}",
+        *([f"- resumed {report['resumed']} time(s) from a checkpoint of this run (the numbers are those of an"
+           " uninterrupted run)"] if report.get("resumed") else []),
+        *([f"- restarted: {run['restarted']}"] if run.get("restarted") else []),
         "",
         "## In short",
         "",

@@ -61,12 +61,26 @@ CORE_METRICS = (
     Metric("hardware.tiles", "tiles used", "tile", None),
     Metric("network.utilization", "array utilisation", "%", "higher"),
     Metric("hardware.area_mm2", "chip area", "mm²", "lower"),
-    Metric("hardware.latency_per_char_s", "latency per char", "s", "lower"),
+    Metric("hardware.time_per_char_s", "time per char", "s", "lower"),
     Metric("hardware.epoch_time_s", "epoch time", "s", "lower"),
     Metric("hardware.energy_per_char_J", "energy per char", "J", "lower"),
     Metric("hardware.power_W", "power", "W", "lower"),
     Metric("hardware.ops_per_s_per_W", "efficiency", "Ops/s/W", "higher"),
 )
+
+
+# The metrics of sweep and comparison plots and of the sweep table (with every acceleration factor);
+# the CSV files hold all.
+HEADLINE_METRICS = {
+    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
+    "hardware.tiles", "hardware.area_mm2",
+    "hardware.time_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
+}
+
+
+def headline_metrics(metrics: list[Metric]) -> list[Metric]:
+    """Those of ``metrics`` that sweep and comparison plots show (and the sweep table)."""
+    return [m for m in metrics if m.key in HEADLINE_METRICS or m.key.endswith(".acceleration_factor")]
 
 
 def metrics_of(reports: list[dict[str, Any]]) -> list[Metric]:

@@ -88,17 +88,28 @@ def hardware_table(report: dict[str, Any]) -> Table:
     hw = report.get("hardware", {})
     table = Table("Chip estimate (one training character = forward, backward and update of every layer)", ["quantity", "value"])
     for label, key, unit in (
-        ("tiles on the chip", "tiles", "tile"),
+        ("tiles used", "tiles", "tile"),
+        ("tiles on the chip", "chip_tiles", "tile"),
         ("chip area", "area_mm2", "mm²"),
+        ("area of the used part", "used.area_mm2", "mm²"),
         ("peak throughput", "peak_ops_per_s", "Ops/s"),
+        ("static power charged (unused tiles power-gated unless chip.power_gating is false)", "static_power_W", "W"),
         ("array cycle (2 t_int + 4 BL t_pulse)", "array_cycle_s", "s"),
-        ("latency per training character", "latency_per_char_s", "s"),
+        ("time per training character (throughput)", "time_per_char_s", "s"),
+        ("latency of one training step (dependent chain)", "latency_s", "s"),
         ("epoch time", "epoch_time_s", "s"),
         ("energy per training character", "energy_per_char_J", "J"),
         ("power", "power_W", "W"),
         ("efficiency", "ops_per_s_per_W", "Ops/s/W"),
+        ("inference: time per character (throughput)", "inference.time_per_char_s", "s"),
+        ("inference: latency of one step", "inference.latency_s", "s"),
+        ("inference: energy per character", "inference.energy_per_char_J", "J"),
+        ("inference: throughput", "inference.ops_per_s", "Ops/s"),
+        ("inference: efficiency", "inference.ops_per_s_per_W", "Ops/s/W"),
+        ("programming the initial weights (program-and-verify): time", "programming.time_s", "s"),
+        ("programming the initial weights: energy", "programming.energy_J", "J"),
     ):
-        value = hw.get(key)
+        value = lookup(report, f"hardware.{key}")
         table.rows.append([label, Metric(key, label, unit, None).show(value if isinstance(value, (int, float)) else None)])
     utilization = hw.get("utilization")
     if isinstance(utilization, dict):
@@ -212,7 +223,7 @@ def headline(report: dict[str, Any]) -> str:
         )
     chip = (
         f"The chip maps it onto {plain(net.get('physical_tiles'))} tiles ({percent(net.get('utilization'))} of their "
-        f"devices hold weights), {si(hw.get('area_mm2'), 'mm²')}, and takes {si(hw.get('latency_per_char_s'), 's')} and "
+        f"devices hold weights), {si(hw.get('area_mm2'), 'mm²')}, and takes {si(hw.get('time_per_char_s'), 's')} and "
         f"{si(hw.get('energy_per_char_J'), 'J')} per training character at {si(hw.get('power_W'), 'W')}"
     )
     baselines = [b for b in report.get("baselines") or [] if isinstance(b.get("acceleration_factor"), (int, float))]

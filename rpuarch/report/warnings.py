@@ -13,8 +13,10 @@ and sweeps and comparisons mark the points that have any. The kinds:
 - ``diverged``: a final loss more than ``ABSURD_OVER_UNIFORM`` (10 %) above uniform guessing,
   log(vocabulary), which any network scores by predicting nothing: finite, but training went
   unstable (a lower ``training.lr`` helps).
-- ``sizing_check``: a sizing rule of the chip (``hardware.checks``: the SNR rule, IR drop) fails,
-  so the tile as described would not read its arrays reliably.
+- ``sizing_check``: a sizing rule of the chip (``hardware.checks``: the SNR rule, IR drop, ADC
+  jitter) fails, so the tile as described would not read its arrays reliably.
+- ``chip_limit``: the chip exceeds what can be built (``hardware.warnings``: a die beyond the
+  lithography field, a power density beyond what a package cools).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ CONVERGED_DROP = 0.01
 ABSURD_OVER_UNIFORM = 0.10
 SUBJECTS = {"rpu": "RPU network", "fp": "floating-point twin"}
 # One letter per kind, for the columns of sweep and comparison tables (``LEGEND`` explains them).
-CODES = {"not_below_unigram": "U", "not_converged": "C", "diverged": "D", "sizing_check": "S"}
+CODES = {"not_below_unigram": "U", "not_converged": "C", "diverged": "D", "sizing_check": "S", "chip_limit": "L"}
 LEGEND = ("warnings: U test loss not clearly below the unigram loss, C not converged, D diverged, S chip sizing"
-          " check fails (each point's report.md says more)")
+          " check fails, L chip beyond a limit (reticle, power density; each point's report.md says more)")
 
 
 def _warning(kind: str, subject: str, message: str) -> dict[str, str]:
@@ -84,6 +86,8 @@ def warnings_of(report: dict[str, Any]) -> list[dict[str, str]]:
             value = check.get("value")
             shown = f" gives {value:.3g}" if isinstance(value, (int, float)) else ""
             out.append(_warning("sizing_check", "chip", f"the chip's sizing check {name} fails: {check.get('rule')}{shown}."))
+    for message in report.get("hardware", {}).get("warnings") or []:  # reticle, power density
+        out.append(_warning("chip_limit", "chip", str(message)))
     return out
 
 

@@ -68,6 +68,20 @@ class Mlp(Section):
     batch: int = field(1, "Samples per update on the chip.", ge=1)
 
 
+class Convergence(Section):
+    """When a training run counts as converged (stated in every report)."""
+
+    fp_improvement: float = field(
+        0.01, "The floating-point twin has converged when its validation loss (mean over seeds) improved by less than"
+        " this fraction over the last epoch ...", gt=0, lt=1)
+    below_unigram: float = field(
+        0.25, "... and is at least this fraction below the test split's unigram loss (a model of character"
+        " frequencies alone).", ge=0, lt=1)
+    rpu_improvement: float = field(
+        0.01, "The RPU network has stopped improving when its validation loss improved by less than this fraction"
+        " over the last epoch (otherwise the report shows its curve).", gt=0, lt=1)
+
+
 class Study(Section):
     """Root of a study file."""
 
@@ -81,7 +95,12 @@ class Study(Section):
     quick: dict[str, Any] = field({}, "Overrides of the default scale, which fits in 30 minutes on 2 cores.")
     full: dict[str, Any] = field({}, "Overrides of the paper's scale (--full).")
     scale_note: str = field("", "Why the default scale is smaller than the paper's.")
-    seeds: list[int] = field([1], "Seeds of every condition.", min_length=1)
+    seeds: list[int] = field([1], "Seeds every setting starts with (the seed rule may add more).", min_length=1)
+    difference_of_interest: float = field(
+        0.02, "Smallest difference of test loss this study cares about, in nats/char: the seed rule adds seeds to a"
+        " comparison whose 95 % interval holds zero and reaches beyond it.", "nats/char", gt=0)
+    max_seeds: int = field(8, "The seed rule gives a setting at most this many seeds.", ge=1)
+    convergence: Convergence = field(Convergence(), "The convergence criterion.")
     conditions: list[Condition] = field([], "Named settings (curves, regularisation).")
     sweeps: list[Sweep] = field([], "Grids (sweep).")
     models: list[ScaleModel] = field([], "LSTM models (scale).")

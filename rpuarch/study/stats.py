@@ -1,33 +1,48 @@
-"""Statistics of a study's per-seed results: summaries and the t-tests that decide whether a
-difference is resolved by the seeds run.
+"""Statistics of a study's per-seed results: summaries, paired differences with their 95 %
+confidence intervals, whether a difference is resolved, and how many seeds a comparison needs.
 
-The rule, stated in every report: two settings differ when a two-sided t-test on their per-seed
-final test losses gives p < ALPHA, or when their per-seed values do not overlap at all with at
-least SEPARATED_MIN seeds a side. Runs that share a seed share the initial weights and the data
-order, so when both sides have the same seeds the t-test is paired (on the per-seed differences);
-otherwise Welch's unequal-variance test. The second criterion catches large effects with a large
-spread (a setting that breaks training in every seed, by different amounts), which a t-test on
-three seeds misses: under the null hypothesis all orderings of 3 + 3 values are equally likely,
-so complete separation in a given direction has probability 1/20. No scipy: the Student-t tail comes from the regularised
-incomplete beta function (continued fraction, Numerical Recipes 6.4).
+The rules (``RULE`` and ``seed_rule``) are stated in every report. Runs that share a seed share
+the initial weights and the data order, so two settings are compared on the seeds both ran, by
+the per-seed differences (a paired t-test and its interval); with no two seeds in common, Welch's
+unequal-variance test. Student's t comes from scipy.stats.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Literal, Sequence
+
+from scipy import stats as _scipy
 
 ALPHA = 0.05
+CONFIDENCE = 1 - ALPHA
 SEPARATED_MIN = 3
 RULE = (
-    f"a difference is called resolved when a two-sided t-test on the per-seed final test losses gives p < {ALPHA:g}"
-    " (paired by seed when both sides ran the same seeds: they share initial weights and data order; Welch's test"
-    f" otherwise), or when, with at least {SEPARATED_MIN} seeds a side, every seed of one side is beyond every seed"
-    " of the other (for 3 against 3 seeds a permutation probability of 1/20 in the observed direction: it catches"
-    " a setting that breaks training in every seed by different amounts); with fewer than two seeds per side nothing"
-    " is called resolved. Tables mark the second case `sep`."
+    "each difference is the mean of the per-seed differences over the seeds both sides ran (they share initial"
+    f" weights and data order), with its {CONFIDENCE:.0%} confidence interval from Student's t; with no two seeds in"
+    " common, the difference of the means with Welch's interval. A difference is called resolved when its interval"
+    f" excludes zero (the two-sided t-test gives p < {ALPHA:g}), or when, with at least {SEPARATED_MIN} seeds a side,"
+    " every seed of one side is beyond every seed of the other (for 3 against 3 seeds a permutation probability of"
+    " 1/20 in the observed direction: it catches a setting that breaks training in every seed by different amounts;"
+    " tables mark it `sep`); with fewer than two seeds per side nothing is called resolved."
 )
+
+Verdict = Literal["up", "down", "within", "undecided"]
+
+
+def seed_rule(difference_of_interest: float, max_seeds: int) -> str:
+    """The rule that chose the number of seeds, with this study's numbers."""
+    d = difference_of_interest
+    return (
+        f"every setting starts with the study's seeds (at least 3). A comparison is decided when it is resolved, or when"
+        f" its {CONFIDENCE:.0%} interval lies within ±{d:g} nats/char, the smallest difference this study cares about"
+        f" (no difference that large). An undecided comparison (its interval holds zero and reaches beyond ±{d:g}: a"
+        f" difference of interest would be inside the noise) gets more seeds on both sides: the fewest n at which an"
+        f" interval of the observed spread s would be at most {d / 2:g} on either side (t(0.975, n-1) s / sqrt(n) <= {d / 2:g};"
+        f" such an interval either excludes zero or lies within ±{d:g}), at most {max_seeds}. This repeats until every"
+        " comparison is decided or at the limit. Adding seeds until decided makes the 5 % level approximate."
+    )
 
 
 @dataclass(frozen=True)
@@ -55,102 +70,77 @@ def summarize(values: Sequence[float]) -> Summary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """``a`` minus ``b``: the difference of means, its test, and whether it is resolved."""
+    """``a`` minus ``b``: the difference, its interval and test, and whether it is resolved."""
 
     diff: float
     test: str  # "paired", "welch" or "none"
+    n: int  # seeds in the difference: pairs (paired), the smaller side (welch, none)
     t: float | None
     df: float | None
     p: float | None
-    pooled_std: float  # sqrt((s_a^2 + s_b^2) / 2): the per-seed spread the difference is set against
+    ci_low: float | None  # CONFIDENCE interval of the difference
+    ci_high: float | None
+    spread: float | None  # per-seed spread of the difference: std of the pairs (paired), sqrt(s_a^2 + s_b^2) (welch)
+    pooled_std: float  # sqrt((s_a^2 + s_b^2) / 2): the per-seed spread of either side
     resolved: bool
     separated: bool = False  # no overlap of the per-seed values (at least SEPARATED_MIN a side)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def verdict(self, difference_of_interest: float) -> Verdict:
+        """up / down: resolved; within: the interval lies inside ±difference_of_interest; else undecided."""
+        if self.resolved:
+            return "up" if self.diff > 0 else "down"
+        if self.ci_low is not None and -difference_of_interest < self.ci_low and self.ci_high < difference_of_interest:
+            return "within"
+        return "undecided"
+
 
 def compare(a: Sequence[float], b: Sequence[float], seeds_a: Sequence[int] | None = None,
             seeds_b: Sequence[int] | None = None) -> Comparison:
+    """``a - b``: paired over the seeds both lists ran when seeds are given and at least two are
+    shared, Welch's test otherwise."""
     sa, sb = summarize(a), summarize(b)
-    diff = sa.mean - sb.mean
     pooled = math.sqrt((sa.std**2 + sb.std**2) / 2)
-    paired = seeds_a is not None and seeds_b is not None and list(seeds_a) == list(seeds_b)
-    if paired and sa.n >= 2:
-        t, df = _paired_t([x - y for x, y in zip(a, b)])
-        test = "paired"
-    elif sa.n >= 2 and sb.n >= 2:
-        t, df = _welch_t(sa, sb)
-        test = "welch"
-    else:
-        return Comparison(diff, "none", None, None, None, pooled, False)
-    p = two_sided_p(t, df)
     separated = min(sa.n, sb.n) >= SEPARATED_MIN and (sa.min > sb.max or sa.max < sb.min)
-    return Comparison(diff, test, t, df, p, pooled, p < ALPHA or separated, separated)
+    if seeds_a is not None and seeds_b is not None:
+        by_seed = dict(zip(seeds_b, b))
+        diffs = [x - by_seed[s] for s, x in zip(seeds_a, a) if s in by_seed]
+        if len(diffs) >= 2:
+            d = summarize(diffs)
+            t, df, p, low, high = _interval(d.mean, d.std / math.sqrt(d.n), d.n - 1)
+            return Comparison(d.mean, "paired", d.n, t, df, p, low, high, d.std, pooled, p < ALPHA or separated, separated)
+    diff = sa.mean - sb.mean
+    if sa.n < 2 or sb.n < 2:
+        return Comparison(diff, "none", min(sa.n, sb.n), None, None, None, None, None, None, pooled, False)
+    va, vb = sa.std**2 / sa.n, sb.std**2 / sb.n
+    df = (va + vb) ** 2 / (va**2 / (sa.n - 1) + vb**2 / (sb.n - 1)) if va + vb > 0 else sa.n + sb.n - 2
+    t, df, p, low, high = _interval(diff, math.sqrt(va + vb), df)
+    spread = math.sqrt(sa.std**2 + sb.std**2)
+    return Comparison(diff, "welch", min(sa.n, sb.n), t, df, p, low, high, spread, pooled, p < ALPHA or separated, separated)
 
 
-def _paired_t(d: Sequence[float]) -> tuple[float, float]:
-    s = summarize(d)
-    if s.std == 0:
-        return (math.copysign(math.inf, s.mean) if s.mean else 0.0), s.n - 1
-    return s.mean / (s.std / math.sqrt(s.n)), s.n - 1
+def _interval(diff: float, stderr: float, df: float) -> tuple[float, float, float, float, float]:
+    """t, df, two-sided p and the CONFIDENCE interval of ``diff`` with standard error ``stderr``."""
+    if stderr == 0:  # identical per-seed differences: the interval is the point
+        return (math.copysign(math.inf, diff) if diff else 0.0), df, (0.0 if diff else 1.0), diff, diff
+    t = diff / stderr
+    p = float(2 * _scipy.t.sf(abs(t), df))
+    half = float(_scipy.t.ppf(1 - ALPHA / 2, df)) * stderr
+    return t, df, p, diff - half, diff + half
 
 
-def _welch_t(a: Summary, b: Summary) -> tuple[float, float]:
-    va, vb = a.std**2 / a.n, b.std**2 / b.n
-    if va + vb == 0:
-        diff = a.mean - b.mean
-        return (math.copysign(math.inf, diff) if diff else 0.0), a.n + b.n - 2
-    t = (a.mean - b.mean) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    return t, df
-
-
-def two_sided_p(t: float, df: float) -> float:
-    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom."""
-    if math.isinf(t):
-        return 0.0
-    x = df / (df + t * t)
-    return min(1.0, _betainc(df / 2.0, 0.5, x))
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def _betacf(a: float, b: float, x: float, iterations: int = 300, eps: float = 1e-15) -> float:
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, iterations + 1):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
+def seeds_needed(c: Comparison, difference_of_interest: float, max_seeds: int) -> int:
+    """Seeds the seed rule asks for on both sides of ``c`` (``c.n`` when it is decided, at the
+    limit, or has fewer than two seeds: no spread to go by)."""
+    if c.spread is None or c.n >= max_seeds or c.verdict(difference_of_interest) != "undecided":
+        return c.n
+    target = difference_of_interest / 2
+    for n in range(c.n + 1, max_seeds + 1):
+        if _scipy.t.ppf(1 - ALPHA / 2, n - 1) * c.spread / math.sqrt(n) <= target:
+            return n
+    return max_seeds
 
 
 def monotonic(means: Sequence[float], direction: str = "rising") -> bool:

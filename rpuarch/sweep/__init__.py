@@ -1,5 +1,5 @@
 """Studies of many runs: comparisons of named variants and grid sweeps, cached by workload hash,
-run by a pluggable executor (local processes now; Dask later, issue 7)."""
+run by a pluggable executor (local processes, or Dask)."""
 
 from .cache import ResultCache
 from .compare import Variant, compare, parse_variant, read_variant_file

@@ -9,8 +9,9 @@ YAML variant file:
       asym-2pct: {device.up_down: 0.02}
       small-tiles: {tile: {rows: 512, cols: 512}}
 
-Writes ``comparison.json`` and ``comparison.md`` (``comparison.json`` last); each variant's full
-report is in the cache.
+Writes ``comparison.csv`` (one row per variant, every metric), ``comparison.png`` (the headline
+metrics by variant), ``comparison.md`` and ``comparison.json`` (last); each variant's full report is
+in the cache.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from ..config.loader import read_yaml
 from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
 from ..report.markdown import render_comparison_markdown
-from ..report.metrics import metrics_of
+from ..report.metrics import headline_metrics, metrics_of
 from ..report.tables import Table, comparison_table
-from .cache import ResultCache
+from .cache import ResultCache, check_output_dirs
 from .executor import Executor
-from .points import PointResult, run_points
+from .points import PointResult, points_csv, run_points
 
 COMPARISON_SCHEMA = "rpuarch.comparison/1"
 
@@ -41,6 +42,12 @@ COMPARISON_SCHEMA = "rpuarch.comparison/1"
 class Variant:
     name: str
     overrides: tuple[str, ...]
+    given_in: str | None = None  # the variant file it came from, if any
+
+    @property
+    def origin(self) -> str:
+        """Where it was given, as error messages name it."""
+        return f"{self.given_in}: variants.{self.name}" if self.given_in else f"--variant {self.name}"
 
 
 def parse_variant(text: str) -> Variant:
@@ -68,7 +75,7 @@ def read_variant_file(path: str | Path) -> list[Variant]:
             settings = {}
         if not isinstance(settings, dict):
             raise ConfigError(str(path), f"variants.{name}", "must be a mapping of field paths to values.")
-        out.append(Variant(str(name), tuple(f"{p}={json.dumps(v)}" for p, v in _flatten(settings))))
+        out.append(Variant(str(name), tuple(f"{p}={json.dumps(v)}" for p, v in _flatten(settings)), str(path)))
     return out
 
 
@@ -87,7 +94,7 @@ def load_variants(workload: str | Path | None, overrides: list[str], variants: l
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("--variant", name, "two variants have this name.")
-    return [(v.name, load_workload(workload, overrides + list(v.overrides))) for v in variants]
+    return [(v.name, load_workload(workload, overrides, {v.origin: list(v.overrides)})) for v in variants]
 
 
 def compare(
@@ -103,6 +110,7 @@ def compare(
     """Run every variant; write comparison.md and comparison.json; return the JSON and the table."""
     points = load_variants(workload, overrides, variants)
     out_dir = Path(out_dir)
+    check_output_dirs(out_dir, cache_dir)
     results = run_points(points, ResultCache(cache_dir or out_dir / "points"), executor, progress=progress, console=console)
     reports = [r.report for r in results]
     metrics = metrics_of([r for r in reports if r])
@@ -116,8 +124,15 @@ def compare(
         "variants": [{"name": v.name, "overrides": list(v.overrides), **r.to_dict(metrics)} for v, r in zip(variants, results)],
     }
     table = comparison_table([v.name for v in variants], reports, f"{base.workload.name}: {len(variants)} variants")
+    if any(reports):
+        from ..report.plots import metric_grid
+
+        metric_grid("variant", [v.name for v in variants], {"": reports}, headline_metrics(metrics),
+                    f"{base.workload.name}: {len(variants)} variants", out_dir / "comparison.png")
+    csv_rows = [{"variant": v.name, "overrides": " ".join(v.overrides)} for v in variants]
+    atomic_write_text(out_dir / "comparison.csv", points_csv(["variant", "overrides"], csv_rows, document))
     atomic_write_text(out_dir / "comparison.md", _markdown(document, table, results, out_dir))
-    atomic_write_json(out_dir / "comparison.json", document)
+    atomic_write_json(out_dir / "comparison.json", document)  # last: its presence means the comparison finished
     return document, table
 
 

@@ -1,4 +1,4 @@
-"""Points of a sweep or comparison on a Dask cluster (``--executor dask``; issue 7).
+"""Points of a sweep or comparison on a Dask cluster (``--executor dask``).
 
 One point is one Dask task: ``run_point`` on the point's ``PointTask`` (the resolved workload as
 plain data, its seed inside). The report comes back to the client, which writes it and the cache,
@@ -29,7 +29,9 @@ import logging
 import os
 import pickle
 import signal
+import socket
 import statistics
+import struct
 import time
 import traceback
 import uuid
@@ -184,6 +186,7 @@ def _quiet_dask() -> Iterator[None]:
 
 def _connect(address: str, timeout_s: float) -> Client:
     try:
+        _check_handshake(address, timeout_s)
         return Client(address, timeout=timeout_s)
     except ValueError as exc:
         raise UserError(f"--scheduler {address} is not a scheduler address ({exc}); give it as tcp://HOST:PORT.") from None
@@ -192,6 +195,37 @@ def _connect(address: str, timeout_s: float) -> Client:
             f"--scheduler {address}: no Dask scheduler answered within {timeout_s:g} s ({type(exc).__name__}: {exc}). "
             "Give the address the scheduler printed (tcp://HOST:PORT), and check that it runs and that this machine can reach it."
         ) from None
+
+
+MAX_HANDSHAKE_BYTES = 1 << 20  # a scheduler's handshake is a few hundred bytes
+
+
+def _check_handshake(address: str, timeout_s: float) -> None:
+    """Refuse, within ``timeout_s``, a tcp:// address where something other than a Dask scheduler
+    listens. A scheduler speaks first: the 8-byte length of its handshake message. Dask's client
+    waits for it without a timeout (a silent listener hangs it for ever) and allocates whatever
+    length arrives (an HTTP server's reply reads as exabytes)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":
+        return  # tls:// and others: their own handshake comes first
+    with socket.create_connection(parse_host_port(location), timeout=timeout_s) as probe:
+        probe.settimeout(timeout_s)
+        head = b""
+        try:
+            while len(head) < 8:
+                chunk = probe.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except TimeoutError:
+            raise UserError(f"--scheduler {address}: a program listens there but sent no Dask handshake within"
+                            f" {timeout_s:g} s: it is not a Dask scheduler.") from None
+    length = struct.unpack("Q", head)[0] if len(head) == 8 else 0
+    if not 0 < length <= MAX_HANDSHAKE_BYTES:
+        raise UserError(f"--scheduler {address}: a program listens there, but what it sent ({head[:8]!r}) is no Dask"
+                        " handshake: it is not a Dask scheduler.")
 
 
 def _dashboard_link(client: Client) -> str | None:

@@ -26,7 +26,8 @@ from ..errors import UserError
 class PointTask:
     """Everything a worker needs to compute one point."""
 
-    key: str  # resolved sha256 of the workload: the cache key
+    key: str  # the cache key (rpuarch.run.cache_key: resolved workload, text, version, backend)
+    resolved_sha256: str  # of the resolved workload, to check it arrived intact
     label: str
     workload: dict[str, Any]  # Workload.model_dump(mode="json") of the resolved workload
     text: str  # the workload file's text, for the report's provenance
@@ -36,9 +37,10 @@ class PointTask:
     twin_dir: str | None = None  # trained floating-point twins shared by the points; None: train it
 
     @classmethod
-    def of(cls, loaded: LoadedWorkload, label: str, work_dir: Path | None = None, twin_dir: Path | None = None) -> PointTask:
+    def of(cls, loaded: LoadedWorkload, key: str, label: str, work_dir: Path | None = None, twin_dir: Path | None = None) -> PointTask:
         return cls(
-            key=loaded.resolved_sha256,
+            key=key,
+            resolved_sha256=loaded.resolved_sha256,
             label=label,
             workload=loaded.workload.model_dump(mode="json"),
             text=loaded.text,
@@ -54,8 +56,8 @@ class PointTask:
             workload, Path(self.path) if self.path else None, self.text,
             hashlib.sha256(self.text.encode()).hexdigest(), dict(self.origins),
         )
-        if loaded.resolved_sha256 != self.key:
-            raise RuntimeError(f"point {self.label}: the workload changed in transit (hash {loaded.resolved_sha256[:12]} != {self.key[:12]})")
+        if loaded.resolved_sha256 != self.resolved_sha256:
+            raise RuntimeError(f"point {self.label}: the workload changed in transit (hash {loaded.resolved_sha256[:12]} != {self.resolved_sha256[:12]})")
         return loaded
 
 
@@ -82,10 +84,12 @@ def run_point(task: PointTask) -> PointOutcome:
     try:
         loaded = task.loaded()
         if task.work_dir is not None:
-            report = compute_report(loaded, task.work_dir, resume=True, progress=False, twin_dir=task.twin_dir)
+            report = compute_report(loaded, task.work_dir, resume=True, progress=False, twin_dir=task.twin_dir,
+                                    expect_key=task.key, restart_unusable=True)
         else:
             with tempfile.TemporaryDirectory(prefix="rpuarch-point-") as work_dir:
-                report = compute_report(loaded, work_dir, resume=False, progress=False, twin_dir=task.twin_dir)
+                report = compute_report(loaded, work_dir, resume=False, progress=False, twin_dir=task.twin_dir,
+                                        expect_key=task.key)
         return PointOutcome(task.key, task.label, report=report)
     except UserError as exc:
         return PointOutcome(task.key, task.label, error=str(exc))

@@ -8,36 +8,26 @@ the first swept field, one line per combination of the others). Points live in t
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 
 from ..config import LoadedWorkload, load_workload
+from ..config.loader import InvalidYAML, parse_yaml
 from ..errors import ConfigError
 from ..files import atomic_write_json, atomic_write_text
-from ..report.metrics import Metric, best_indices, metrics_of
+from ..report.metrics import Metric, best_indices, headline_metrics, metrics_of
 from ..report.tables import Table
 from ..report.warnings import LEGEND as WARNING_LEGEND
 from ..report.warnings import codes as warning_codes
-from .cache import ResultCache
+from .cache import ResultCache, check_output_dirs
 from .executor import Executor
-from .points import PointResult, run_points
+from .points import PointResult, points_csv, run_points
 
 SWEEP_SCHEMA = "rpuarch.sweep/1"
-# The headline metrics of the results table and plot (with every acceleration factor); all are in sweep.csv.
-TABLE_METRICS = {
-    "accuracy.rpu.test_loss", "accuracy.fp.test_loss", "accuracy.gap", "accuracy.unigram.test_loss",
-    "hardware.tiles", "hardware.area_mm2",
-    "hardware.latency_per_char_s", "hardware.energy_per_char_J", "hardware.power_W",
-}
-
-
 @dataclass(frozen=True)
 class Axis:
     """One swept field: its dotted path and the values, as typed (``raw``) and as parsed."""
@@ -52,8 +42,8 @@ class Axis:
 
 def _parse(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text, "--grid")
+    except InvalidYAML:
         return text
 
 
@@ -89,7 +79,7 @@ def load_points(workload: str | Path | None, overrides: list[str], axes: list[Ax
     points = []
     for values in expand(axes):
         label = ", ".join(f"{p}={v}" for p, v in values.items())
-        points.append((label, load_workload(workload, overrides + [f"{p}={v}" for p, v in values.items()])))
+        points.append((label, load_workload(workload, overrides, {"--grid": [f"{p}={v}" for p, v in values.items()]})))
     return points
 
 
@@ -106,6 +96,7 @@ def sweep(
     """Run the grid, write sweep.json, sweep.csv and sweep.png into ``out_dir``; return sweep.json."""
     points = load_points(workload, overrides, axes)
     out_dir = Path(out_dir)
+    check_output_dirs(out_dir, cache_dir)
     cache = ResultCache(cache_dir or out_dir / "points")
     results = run_points(points, cache, executor, progress=progress, console=console)
     metrics = metrics_of([r.report for r in results if r.report])
@@ -141,26 +132,9 @@ def write_outputs(document: dict[str, Any], axes: list[Axis], results: list[Poin
     atomic_write_json(out_dir / "sweep.json", document)
 
 
-def headline_metrics(metrics: list[Metric]) -> list[Metric]:
-    """The metrics of the results table and of the plot's panels: TABLE_METRICS and the
-    acceleration factors (every metric is in sweep.csv)."""
-    return [m for m in metrics if m.key in TABLE_METRICS or m.key.endswith(".acceleration_factor")]
-
-
 def to_csv(document: dict[str, Any]) -> str:
     axes = [a["path"] for a in document["axes"]]
-    metrics = [m["key"] for m in document["metrics"]]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*axes, "status", *metrics, "warnings", "report_dir", "error"])
-    for point in document["points"]:
-        writer.writerow([
-            *(point["values"][a] for a in axes), point["status"],
-            *("" if point["metrics"].get(m) is None else repr(point["metrics"][m]) for m in metrics),
-            " ".join(f"{w['kind']}:{w['subject']}" for w in point.get("warnings", [])),
-            point["report_dir"], (point["error"] or "").splitlines()[0] if point["error"] else "",
-        ])
-    return buffer.getvalue()
+    return points_csv(axes, [p["values"] for p in document["points"]], document)
 
 
 def results_table(document: dict[str, Any]) -> Table:

@@ -7,7 +7,7 @@ from rpuarch.arch.rates import expected_rates
 from rpuarch.config import resolve
 
 # Plenty of bus links and memory ports: nothing shared is ever contended.
-UNCONTENDED = {"bus": {"links": 64}, "memory": {"ports": 64}}
+UNCONTENDED = {"noc": {"links": 64}, "memory": {"ports": 64}}
 
 
 def workload(**sections):

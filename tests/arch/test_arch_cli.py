@@ -1,6 +1,7 @@
 """``rpuarch estimate``: outputs on success, exit status 2 and nothing written on bad hardware."""
 
 import json
+from pathlib import Path
 from collections import defaultdict
 
 import pytest
@@ -49,16 +50,52 @@ def test_estimate_writes_json_and_a_valid_trace(workload_file, tmp_path, capsys)
     ("chip.tiles=0", "chip.tiles"),
     ("tile.adc.energy_pJ=-1", "tile.adc.energy_pJ"),
     ("chip.memory.energy_pJ_per_byte=-0.5", "chip.memory.energy_pJ_per_byte"),
-    ("io.forward.out_bits=16", "tile.adc.sample_rate_MSps"),
+    ("tile.array.update_voltage_V=0.9", "tile.array"),
     ("tile.rows=16", "chip.tiles"),
     ("network.vocab_size=null", "network.vocab_size"),
 ])
 def test_bad_hardware_exits_2_and_writes_nothing(workload_file, tmp_path, capsys, override, field):
     out, trace = tmp_path / "estimate.json", tmp_path / "trace.json"
-    extra = ["--set", "chip.tiles=3"] if override == "tile.rows=16" else []
+    extra = {"tile.rows=16": ["--set", "chip.tiles=3"],  # no vocabulary and no corpus to read it from:
+             "network.vocab_size=null": ["--set", "dataset.name=null", "--set", f"dataset.path={tmp_path / 'gone.txt'}"]}
+    extra = extra.get(override, [])
     status = main(["estimate", str(workload_file), "--set", override, *extra, "--json", str(out), "--trace", str(trace)])
     assert status == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
     assert not out.exists() and not trace.exists()
     assert list(tmp_path.iterdir()) == [workload_file]
+
+
+@pytest.mark.skipif(not Path("/usr/include/linux").is_dir(), reason="the quickstart reads the installed kernel headers")
+def test_estimate_without_arguments_estimates_the_quickstart(capsys):
+    assert main(["estimate"]) == 0
+    printed = capsys.readouterr().out
+    assert "quickstart: the chip" in printed and "acceleration factor" in printed
+
+
+def shipped_workloads():
+    """The workload files under workloads/ (not the study specifications beside them)."""
+    import yaml
+
+    from rpuarch.config.loader import DATA_ROOT
+
+    files = sorted((DATA_ROOT / "workloads").glob("*.yaml")) + sorted((DATA_ROOT / "workloads" / "paper").glob("*.yaml"))
+    return [f for f in files if "study" not in yaml.safe_load(f.read_text())]
+
+
+@pytest.mark.parametrize("path", shipped_workloads(), ids=lambda p: p.name)
+def test_every_shipped_workload_estimates(path, monkeypatch, tmp_path):
+    # Named corpora come from ../shared/data (the same files, checked by sha256) when present.
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
+    text = path.read_text()
+    if "warpeace" in text or "tinyshakespeare" in text:
+        if not shared.is_dir():
+            pytest.skip("../shared/data (the named corpora) is not present")
+        monkeypatch.setenv("RPUARCH_CACHE", str(shared))
+    if "linux-headers" in text and not Path("/usr/include/linux").is_dir():
+        pytest.skip("the installed kernel headers are not present")
+    out = tmp_path / "e.json"
+    assert main(["estimate", str(path), "--json", str(out)]) == 0
+    hw = json.loads(out.read_text())["hardware"]
+    assert hw["time_per_char_s"] > 0 and hw["inputs"]["vocab_size"] > 1

@@ -10,7 +10,7 @@ from archtest_helpers import lstm_program, mlp_program
 
 
 @pytest.mark.parametrize("make", [
-    lambda: lstm_program(layers=2, hidden=8, streams=3, steps=4, chip={"bus": {"links": 1}, "memory": {"ports": 1}}),
+    lambda: lstm_program(layers=2, hidden=8, streams=3, steps=4, chip={"noc": {"links": 1}, "memory": {"ports": 1}}),
     lambda: mlp_program(batch=2),
 ])
 def test_extrapolated_epoch_matches_a_full_simulation(make):

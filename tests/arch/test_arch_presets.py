@@ -8,12 +8,18 @@ from rpuarch.config.hardware import ChipConfig, TileConfig
 
 
 def leaves(model: BaseModel, prefix: str) -> dict:
+    """Every constant of a section that matters: not provenance (preset, component), not a field its
+    component's kind leaves unused, the named blocks one by one."""
     out = {}
+    unused = model.unused() if hasattr(model, "unused") else set()
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, BaseModel):
             out.update(leaves(value, f"{prefix}{name}."))
-        elif name != "preset":
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                out.update(leaves(item, f"{prefix}{name}.{key}."))
+        elif name not in ("preset", "component") and name not in unused:
             out[f"{prefix}{name}"] = value
     return out
 
@@ -54,5 +60,5 @@ def test_estimate_names_the_source_of_every_hardware_constant():
     sources = hardware_sources(workload, {})
     assert sources["tile.rows"].startswith("the workload")
     assert sources["tile.adc.energy_pJ"].startswith("[paper] 23 pJ")
-    assert sources["chip.tiles"].startswith("[unverified]")
+    assert sources["chip.tiles"].startswith("[assumed]")
     assert sources["baselines.v100.peak_tflops.fp32"].startswith("[datasheet] NVIDIA")

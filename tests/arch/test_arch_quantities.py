@@ -57,11 +57,15 @@ def test_converter_bits_from_aihwkit_resolution():
     assert q.converter_bits(math.inf, 9) == 9
 
 
-def test_jitter_limit():
-    # 1 / (2 pi 2^9 * 100 fs) = 3.108 GS/s: the paper's 200 MS/s 9-bit ADC is well inside it;
-    # 16 bits at 100 fs allow only 24.3 MS/s.
-    assert q.adc_max_sample_rate(9, 100e-15) == pytest.approx(3.1085e9, rel=1e-4)
-    assert q.adc_max_sample_rate(16, 100e-15) == pytest.approx(24.29e6, rel=1e-3)
+def test_jitter_limit_at_the_held_signal_frequency():
+    # A held integrator output changes once per t_int = 80 ns: f = 6.25 MHz. With 100 fs of jitter
+    # 1/(2 pi f sigma) = 254,648, against sqrt(1.5) 2^b: 9 bits (627) and even 16 bits (80,265) pass.
+    f = 1 / (2 * 80e-9)
+    assert q.jitter_snr_margin(9, f, 100e-15) == pytest.approx(254_648 / 627.07, rel=1e-4)
+    assert q.jitter_snr_margin(16, f, 100e-15) > 1
+    # A buyable 14-bit 200 MS/s ADC sampling a signal at its Nyquist frequency (100 MHz) with 100 fs:
+    # 15,915 against 20,066: jitter costs it a third of a bit, the margin says so (< 1).
+    assert q.jitter_snr_margin(14, 100e6, 100e-15) == pytest.approx(15_915.5 / 20_066.3, rel=1e-4)
 
 
 def test_adc_time_multiplexing():

@@ -38,7 +38,7 @@ def test_bound_management_repeats_are_extra_analog_cycles():
     two = lstm_program(streams=1, steps=4, training=False, activity={"bm_repeats": 1.0})
     for array in (0, 1):
         tile, adc = (s.duration(1, 2) - s.duration(1, 1) for s in two.works[(array, "forward")].stages[:2])
-        assert tile == pytest.approx(two.hardware.tile.t_int_s)  # one more integration ...
+        assert tile == pytest.approx(two.hardware.tile.directions["forward"].window_s)  # one more integration ...
         assert adc == pytest.approx(80e-9)  # ... and one more conversion (16 lines at 200 MS/s)
     extra = [forward_time(two, a, passes=2) - forward_time(one, a) for a in (0, 1)]
     slower = simulate(build_schedule(two, 1)).makespan - simulate(build_schedule(one, 1)).makespan
@@ -66,7 +66,7 @@ def test_long_batch_is_resource_bound_within_one_percent():
 
 
 def test_contended_bus_explains_the_gap():
-    slow_bus = {"bus": {"links": 1, "bandwidth_GBps": 0.1}, "memory": {"ports": 64}}
+    slow_bus = {"noc": {"links": 1, "bandwidth_GBps": 0.1}, "memory": {"ports": 64}}
     program = lstm_program(layers=2, hidden=16, streams=4, steps=5, chip=slow_bus)
     schedule = build_schedule(program, windows=1, chunks=4)
     result = simulate(schedule)
@@ -74,7 +74,7 @@ def test_contended_bus_explains_the_gap():
     assert result.makespan > 1.01 * b.makespan_s
     assert result.wait[0]["bus"] > 0
     # Give the same transfers enough links: the queueing on the bus disappears and the gap shrinks.
-    wide_bus = {"bus": {"links": 64, "bandwidth_GBps": 0.1}, "memory": {"ports": 64}}
+    wide_bus = {"noc": {"links": 64, "bandwidth_GBps": 0.1}, "memory": {"ports": 64}}
     wide = lstm_program(layers=2, hidden=16, streams=4, steps=5, chip=wide_bus)
     wide_schedule = build_schedule(wide, windows=1, chunks=4)
     wide_result = simulate(wide_schedule)
@@ -88,7 +88,7 @@ def test_contended_bus_explains_the_gap():
     steps=st.integers(1, 4), links=st.integers(1, 3), training=st.booleans(),
 )
 def test_analytical_bounds_never_exceed_the_simulation(layers, hidden, streams, steps, links, training):
-    chip = {"bus": {"links": links, "bandwidth_GBps": 1.0}, "memory": {"ports": links}}
+    chip = {"noc": {"links": links, "bandwidth_GBps": 1.0}, "memory": {"ports": links}}
     program = lstm_program(layers=layers, hidden=hidden, streams=streams, steps=steps, training=training, chip=chip)
     schedule = build_schedule(program, windows=2)
     result = simulate(schedule)

@@ -88,6 +88,13 @@ def test_pulse_response_bad_input_exits_2_without_output(tmp_path, capsys, argv,
     assert list(tmp_path.iterdir()) == ([broken] if argv[0].endswith("broken.yaml") else [])
 
 
+def test_pulse_response_refuses_a_train_too_long_to_record(capsys):
+    # 10 billion pulses on 100 devices once tried to allocate 7 TiB and died with a traceback.
+    assert main(["device", "pulse-response", "gokmen-vlasov-2016", "--up", "10000000000", "--down", "1"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "records 1,000,000,000,200 weights" in err and "fewer pulses or --devices" in err and "Traceback" not in err
+
+
 def test_bench_tile_runs_every_case_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "tile", "--seconds", "0.01", "--json", str(out)]) == 0

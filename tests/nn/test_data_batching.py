@@ -81,6 +81,16 @@ def test_eval_windows_cover_every_stream_segment_once():
     np.testing.assert_array_equal(np.sort(targets), np.sort(batches.predicted))
 
 
+def test_vocabularies_beyond_16_bit_ids_are_not_corrupted():
+    # 70,000 distinct characters (CJK and beyond): ids up to 69,999 need more than 16 bits.
+    symbols = "".join(chr(0x4E00 + i) for i in range(70_000))
+    data = split(symbols * 2, (0.9, 0.05, 0.05))
+    assert data.vocab.size == 70_000 and data.splits["train"].max() == 69_999
+    ids = np.concatenate([data.splits[s] for s in ("train", "valid", "test")])
+    vocab = data.vocab.symbols
+    assert "".join(vocab[i] for i in ids) == symbols * 2
+
+
 def test_unigram_loss_counts_unknown_symbols_as_training_does():
     # train: 54 a, 26 b; add-one over a, b and the unknown symbol: p = 55/83, 27/83, 1/83.
     data = split("aab" * 26 + "aa" + "a" * 8 + "zz" + "a" * 6 + "zzzz")

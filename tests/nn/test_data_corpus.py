@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rpuarch.config import DatasetConfig
@@ -67,7 +68,34 @@ def test_directory_and_glob_read_sorted_and_concatenated(tmp_path):
 def test_max_chars_cuts_after_normalisation(tmp_path):
     f = write(tmp_path / "a.txt", b"x\r\n" * 2000)
     c = read_corpus(DatasetConfig(path=str(f), max_chars=1001))
-    assert len(c.text) == 1001 and c.report.chars == 4000 and c.report.truncated_to == 1001
+    assert c.text == "x\n" * 500 + "x" and c.report.truncated_to == 1001
+    assert c.report.chars >= 1001 and c.report.bytes <= 4 * 1003 + 3  # only the start was read
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_max_chars_reads_only_the_start_and_gives_the_text_of_a_full_read(tmp_path, seed):
+    # Mixed 1-4 byte characters, CRLF pairs and bad bytes, so that the cut lands anywhere; the
+    # prefix read must decode to exactly the start of what reading everything gives.
+    rng = np.random.default_rng(seed)
+    pieces = [b"a", b"\r\n", b"\r", "é".encode(), "€".encode(), "😀".encode(), b"\xff", b"\n"]
+    body = b"".join(pieces[i] for i in rng.integers(0, len(pieces), 30_000))
+    for name, data in (("one.txt", body), ("two.txt", b"\xef\xbb\xbf" + body[:500])):
+        write(tmp_path / name, data)
+    for max_chars in (1000, 1001, 1002, 1003, 29_000):
+        full = read_corpus(DatasetConfig(path=str(tmp_path / "*.txt"))).text
+        cut = read_corpus(DatasetConfig(path=str(tmp_path / "*.txt"), max_chars=max_chars))
+        assert cut.text == full[:max_chars]
+        assert cut.report.bytes <= 4 * (max_chars + 2) + 3
+
+
+def test_the_text_hash_is_that_of_the_text_used(tmp_path):
+    f = write(tmp_path / "a.txt", b"hello\r\nworld " * 200)
+    c = read_corpus(DatasetConfig(path=str(f), max_chars=1000))
+    assert c.report.sha256 == hashlib.sha256(c.text.encode()).hexdigest()
+    write(tmp_path / "a.txt", b"hello\r\nworld " * 199 + b"HELLO\r\nworld ")  # changed after the cut
+    assert read_corpus(DatasetConfig(path=str(f), max_chars=1000)).report.sha256 == c.report.sha256
+    write(tmp_path / "a.txt", b"HELLO\r\nworld " * 200)
+    assert read_corpus(DatasetConfig(path=str(f), max_chars=1000)).report.sha256 != c.report.sha256
 
 
 @pytest.mark.parametrize("spec", ["missing.txt", "nothing-*.txt", "emptydir"])

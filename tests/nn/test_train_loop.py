@@ -158,7 +158,7 @@ def test_divergence_stops_names_the_knob_and_keeps_the_checkpoint(tiny, tmp_path
         return float("nan"), state
 
     monkeypatch.setattr(model_module.CharLSTM, "train_window", nan_loss)
-    with pytest.raises(TrainingDiverged, match=r"training.lr \(now 0.1; try 0.025\).*--resume") as info:
+    with pytest.raises(TrainingDiverged, match=r"training.lr \(now 0.1; try 0.025\).*checkpoint is kept") as info:
         run(path, out_dir=out, resume=True)
     assert info.value.info["network"] == "rpu" and info.value.info["epoch"] == 2
     assert checkpoint.path_in(out).read_bytes() == saved

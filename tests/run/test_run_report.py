@@ -58,7 +58,7 @@ def test_report_holds_training_estimate_and_provenance(finished):
     layer = report["network"]["layers"][0]
     assert {"name", "logical_shape", "physical_tiles"} <= set(layer)
     assert report["network"]["weights"] == sum(l["weights"] for l in report["network"]["layers"])
-    for key in ("tiles", "area_mm2", "peak_ops_per_s", "array_cycle_s", "latency_per_char_s", "epoch_time_s",
+    for key in ("tiles", "area_mm2", "peak_ops_per_s", "array_cycle_s", "time_per_char_s", "epoch_time_s",
                 "energy_per_char_J", "power_W", "ops_per_s_per_W", "utilization", "breakdown"):
         assert key in report["hardware"], key
     assert len(report["baselines"]) == 3
@@ -118,7 +118,7 @@ def test_interrupted_run_leaves_no_report_and_resumes(finished, tmp_path, monkey
     monkeypatch.setattr(rpuarch.arch.estimate, "estimate", estimate_then_crash)
     with pytest.raises(type(crash)):
         run(load_workload(path), out, resume=True, progress=False)
-    assert (out / "checkpoint.pkl").is_file()
+    assert (out / "checkpoint.npz").is_file()
     assert not (out / "report.json").exists() and not (out / "report.md").exists()
     monkeypatch.setattr(rpuarch.arch.estimate, "estimate", real)
     resumed = run(load_workload(path), out, resume=True, progress=False)
@@ -144,7 +144,7 @@ def test_cli_run_prints_the_summary_and_honours_seed(tmp_path, capsys, monkeypat
     out = tmp_path / default_out_dir(loaded)
     report = json.loads((out / "report.json").read_text())
     assert report["seed"] == 11 and out.name == f"tiny-{loaded.resolved_sha256[:8]}"
-    for phrase in ("Accuracy", "RPU network", "floating point", "test [bits/char]", "unigram", "tiles", "latency per training character",
+    for phrase in ("Accuracy", "RPU network", "floating point", "test [bits/char]", "unigram", "tiles", "time per training character",
                    "energy per training character", "power", "chip area", "acceleration factor", "energy ratio"):
         assert phrase in printed, phrase
     assert f"{report['accuracy']['rpu']['test_loss']:.4f}" in printed

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ from rpuarch.cli import main
 from rpuarch.config import load_workload
 from rpuarch.errors import UserError
 from rpuarch.sweep import LocalExecutor, PointTask, parse_axis, sweep
+from rpuarch.sweep.points import cache_keys
 
 from conftest import write_workload
 
@@ -148,7 +150,7 @@ class WorkerKiller(threading.Thread):
 def test_a_worker_killed_mid_point_costs_that_point_one_retry_a_second_death_fails_it(tmp_path, cluster, client):
     # Points long enough (about 2 s each on an idle machine) to be killed while they run.
     path = write_workload(tmp_path / "w", {"training": {"max_windows_per_epoch": 150}})
-    point_hash = lambda seed: load_workload(path, [f"seed={seed}"]).resolved_sha256  # noqa: E731
+    point_hash = lambda seed: cache_keys([("", load_workload(path, [f"seed={seed}"]))])[0]  # noqa: E731
 
     killer = WorkerKiller(client, point_hash(1), times=1)
     killer.start()
@@ -224,7 +226,7 @@ def test_workers_must_see_the_dataset_and_run_the_same_rpuarch(tmp_path, cluster
     import rpuarch.sweep.dask_executor as dask_executor_module
 
     path = write_workload(tmp_path / "w")
-    task = PointTask.of(load_workload(path), "p")
+    task = PointTask.of(load_workload(path), "key", "p")
     monkeypatch.setattr(dask_executor_module, "__version__", "9.9.9")
     with pytest.raises(UserError, match=rf"has rpuarch {re.escape(rpuarch.__version__)}, this client 9\.9\.9"):
         list(dask_executor(cluster).run([task]))
@@ -244,12 +246,54 @@ def test_an_unreachable_or_malformed_scheduler_is_a_user_error(tmp_path):
         port = s.getsockname()[1]
     from rpuarch.sweep.dask_executor import DaskExecutor
 
-    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "p")
+    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "key", "p")
     executor = DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1)
     with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered"):
         list(executor.run([task]))
     with pytest.raises(UserError, match=r"--scheduler 127.0.0.1 is not a scheduler address .* tcp://HOST:PORT"):
         list(DaskExecutor("127.0.0.1", quiet=True).run([task]))
+
+
+def listener(reply: bytes | None) -> tuple[int, threading.Event]:
+    """A TCP server on 127.0.0.1 that is no Dask scheduler: it accepts and stays silent
+    (``reply`` None), or sends ``reply`` at once and then waits (a banner, an HTTP reply)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        held = []
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            if reply is not None:
+                conn.sendall(reply)
+        for conn in held:
+            conn.close()
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1], stop
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.0 400 Bad Request\r\n\r\n", b"SSH-2.0-OpenSSH_9.6\r\n"],
+                         ids=["silent", "http", "banner"])
+def test_a_listener_that_is_not_a_scheduler_is_a_user_error_within_the_timeout(tmp_path, reply):
+    pytest.importorskip("distributed", reason=NO_DASK)
+    from rpuarch.sweep.dask_executor import DaskExecutor
+
+    port, stop = listener(reply)
+    task = PointTask.of(load_workload(write_workload(tmp_path / "w")), "key", "p")
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError, match=rf"--scheduler tcp://127.0.0.1:{port}: a program listens there.*not a Dask scheduler"):
+            list(DaskExecutor(f"tcp://127.0.0.1:{port}", quiet=True, connect_timeout_s=1).run([task]))
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 10  # it once hung for ever (silent) or died allocating exabytes (http)
 
 
 def test_without_dask_the_dask_executor_says_how_to_install_it(tmp_path, monkeypatch, capsys):

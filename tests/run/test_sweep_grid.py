@@ -36,7 +36,7 @@ def test_cross_product_first_axis_slowest():
 def test_every_point_is_validated_before_anything_runs(tiny_workload):
     with pytest.raises(ConfigError) as info:
         load_points(tiny_workload, [], [parse_axis("device.up_down=0,1.5")])
-    assert info.value.field == "device.up_down" and info.value.source == "--set"
+    assert info.value.field == "device.up_down" and info.value.source == "--grid"  # not --set: the user typed --grid
     points = load_points(tiny_workload, [], [parse_axis("device.up_down=0,0.02"), parse_axis("seed=1,2")])
     assert [label for label, _ in points][1] == "device.up_down=0, seed=2"
     assert len({loaded.resolved_sha256 for _, loaded in points}) == 4
@@ -68,7 +68,7 @@ def test_variant_file_flattens_nested_settings(tmp_path, tiny_workload):
 
 def test_a_point_survives_pickling_with_its_hash(tiny_workload):
     loaded = load_workload(tiny_workload, ["io.forward.inp_bits=5", "device.up_down=0.01"])
-    task = pickle.loads(pickle.dumps(PointTask.of(loaded, "p")))
+    task = pickle.loads(pickle.dumps(PointTask.of(loaded, "key", "p")))
     again = task.loaded()
     assert again.resolved_sha256 == loaded.resolved_sha256
     assert again.workload == loaded.workload

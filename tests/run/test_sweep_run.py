@@ -1,6 +1,7 @@
 """Comparisons and sweeps over real (tiny) runs: outputs, the cache, failures, parallel points."""
 
 import csv
+import csv
 import json
 from pathlib import Path
 
@@ -65,6 +66,11 @@ def test_compare_side_by_side_with_best_values_in_bold(tmp_path):
     assert (table.rows.index(row), best) in table.bold and area[0] != area[1]
     assert tiles[0] is not None
     assert json.loads((out / "comparison.json").read_text())["variants"][0]["status"] == "done"
+    # As a sweep does: a CSV row per variant with every metric, and a plot of the headline metrics.
+    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    assert [(r["variant"], r["overrides"], r["status"]) for r in rows] == [("base", "", "done"), ("tiles32", "tile.rows=32 tile.cols=32", "done")]
+    assert float(rows[1]["hardware.area_mm2"]) == area[1]
+    assert (out / "comparison.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
@@ -90,6 +96,6 @@ def test_local_executor_counts_the_point_it_is_computing(monkeypatch):
         return executor_module.PointOutcome(task.key, task.label, error="not computed")
 
     monkeypatch.setattr(executor_module, "run_point", fake_point)
-    tasks = [executor_module.PointTask(key=str(i), label=str(i), workload={}, text="", path=None, origins={}) for i in range(3)]
+    tasks = [executor_module.PointTask(key=str(i), resolved_sha256=str(i), label=str(i), workload={}, text="", path=None, origins={}) for i in range(3)]
     outcomes = list(ex.run(tasks))
     assert seen == [1, 1, 1] and len(outcomes) == 3 and ex.running() == 0

@@ -37,6 +37,7 @@ def test_broken_workload_is_refused_cleanly(path, tmp_path, capsys):
     message = " ".join(captured.err.split())  # rich wraps long lines
     assert status == 2, message
     assert "Traceback" not in captured.err + captured.out
+    assert captured.out == "", "nothing (no 'rpuarch run X -> DIR' line) is printed before the error"
     assert str(path) in message, f"the message does not name the file: {message}"
     field, text = expectation(path)
     if field:
@@ -62,3 +63,10 @@ def test_real_command_line_prints_one_paragraph(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error:") and "device.up_down" in result.stderr and str(path) in " ".join(result.stderr.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_dataset_shows_the_path_it_was_looked_for_at(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # elsewhere than the workload: the path is relative to the workload file
+    path = BROKEN / "missing_dataset_file.yaml"
+    assert main(["validate", str(path)]) == 2
+    assert str(BROKEN / "no-such-corpus.txt") in " ".join(capsys.readouterr().err.split())

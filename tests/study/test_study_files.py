@@ -25,6 +25,8 @@ def test_every_run_of_a_study_is_a_valid_workload(path: Path, tmp_path: Path):
     assert "PLACEHOLDER" not in study.reading + study.finding, "the reading is written from results"
     if study.kind == "scale":
         return
+    assert len(study.seeds) >= 3 and study.max_seeds >= len(study.seeds), "the seed rule starts from at least 3 seeds"
+    assert "Against the paper" in study.reading, "every reading compares with the paper's claim"
     for scale in (study.quick, study.full):
         points = build_points(study, workload_path(path, study), to_overrides(scale), study.seeds)
         assert {p.seed for p in points} == set(study.seeds)

@@ -8,27 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from synthetic import synthetic_text
+from synthetic import write_study, write_study_workload
 
 from rpuarch.cli import main
 from rpuarch.errors import UserError
 from rpuarch.study import run_study
 
-TINY_WORKLOAD = {
-    "name": "tiny",
-    "seed": 1,
-    "dataset": {"path": "corpus.txt"},
-    "network": {"layers": 1, "hidden": 8},
-    "training": {"epochs": 2, "lr": 0.05, "streams": 4, "seq_length": 16, "max_windows_per_epoch": 6,
-                 "update_mode": "aggregated", "eval_chars": 300, "eval_streams": 4},
-    "device": {"preset": "gokmen-vlasov-2016"},
-    "tile": {"rows": 64, "cols": 64},
-}
-
 SWEEP = {
     "study": "tiny-sweep", "title": "Tiny sweep", "kind": "sweep", "paper": "A claim.", "workload": "workload.yaml",
-    "quick": {"training.epochs": 1}, "full": {"training.epochs": 2}, "seeds": [1, 2],
+    "quick": {"training.epochs": 1}, "full": {"training.epochs": 2}, "seeds": [1, 2], "max_seeds": 2,
     "sweeps": [{"name": "asym", "title": "Asymmetry", "reference": 0,
                 "axes": [{"name": "up_down", "label": "up/down", "paths": ["device.up_down"], "values": [0, 0.3]}]}],
     "reading": "Loss at 0.3: {asym_up_down_0_3_mean:.4f}; {?asym_any_worse|worse from {asym_first_worse}|not resolved}.",
@@ -41,14 +29,7 @@ def workdir(tmp_path_factory) -> Path:
     """One directory and one run cache for the module: the studies share points (the same
     resolved workload is one cached run), which keeps these tests to a few seconds."""
     path = tmp_path_factory.mktemp("study")
-    (path / "corpus.txt").write_text(synthetic_text())
-    (path / "workload.yaml").write_text(yaml.safe_dump(TINY_WORKLOAD))
-    return path
-
-
-def write_study(directory: Path, study: dict, name: str = "study.yaml") -> Path:
-    path = directory / name
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    write_study_workload(path)
     return path
 
 

@@ -9,13 +9,11 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ...report.metrics import lookup
-from ...report.warnings import warnings_of
 from ..stats import compare, summarize
-from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save,
-                     summary_facts, unigram)
+from .common import diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save, summary_facts, unigram
 
 HARDWARE = (
-    ("hardware.latency_per_char_s", "latency per training char", "s"),
+    ("hardware.time_per_char_s", "time per training char", "s"),
     ("hardware.energy_per_char_J", "energy per training char", "J"),
     ("hardware.power_W", "power", "W"),
     ("hardware.epoch_time_s", "epoch time (this run's training split)", "s"),
@@ -46,7 +44,7 @@ def analyse(run) -> Any:
         rpu = [final(p, "rpu") for p in pts]
         fp = [final(p, "fp") for p in pts]
         gap = compare(rpu, fp, seeds, seeds)
-        facts.update(comparison_facts(fact_key(c, "gap"), gap))
+        facts.update(run.comparison(fact_key(c, "gap"), gap, f"RPU - floating point, {condition.name}", pts))
         facts[fact_key(c, "gap_relative")] = gap.diff / summarize(fp).mean
         if uni is not None:
             learns = compare(rpu, [uni] * len(rpu))  # against a constant: Welch with zero spread on one side
@@ -57,11 +55,6 @@ def analyse(run) -> Any:
         epochs = len(pts[0].report["accuracy"]["rpu"]["curve"])
         gaps = [compare([p.report["accuracy"]["rpu"]["curve"][e]["test_loss"] for p in pts],
                         [p.report["accuracy"]["fp"]["curve"][e]["test_loss"] for p in pts], seeds, seeds) for e in range(epochs)]
-        for side in ("rpu", "fp"):  # the warnings' rule: validation loss down < 1 % over the last epoch
-            unconverged = [p for p in pts if any(w["kind"] == "not_converged" and w["subject"] == side
-                                                 for w in warnings_of(p.report))]
-            facts[fact_key(c, side, "converged")] = not unconverged
-            facts[fact_key(c, side, "valid_drop_last")] = float(np.mean([_last_drop(p, side) for p in pts]))
         facts[fact_key(c, "gap_first_epoch")] = gaps[0].diff
         facts[fact_key(c, "gap_shrinks")] = abs(gaps[-1].diff) < abs(gaps[0].diff)
         res["gap_by_epoch"] = [g.to_dict() for g in gaps]
@@ -69,8 +62,10 @@ def analyse(run) -> Any:
             values = [lookup(p.report, key) for p in pts]
             values = [v for v in values if v is not None]
             if values:
-                facts[fact_key(c, key.split(".")[-1])] = float(np.mean(values))
-                facts[fact_key(c, key.split(".")[-1], "text")] = _si(float(np.mean(values)), unit)
+                mean = float(np.mean(values))
+                mean = int(mean) if mean.is_integer() else mean  # tile counts print as counts
+                facts[fact_key(c, key.split(".")[-1])] = mean
+                facts[fact_key(c, key.split(".")[-1], "text")] = _si(mean, unit)
         baselines = {b["name"]: [] for p in pts for b in p.report.get("baselines", [])}
         for p in pts:
             for b in p.report.get("baselines", []):
@@ -88,38 +83,35 @@ def analyse(run) -> Any:
         hw_rows += [[f"acceleration factor vs {name}", f"{v:,.1f}x"] for name, v in res["acceleration_factor"].items()]
         sections += ["Hardware estimate with the activity these runs measured (mean over seeds; 2016 tile and chip presets):", "",
                      markdown_table(["quantity", "value"], hw_rows)]
-    table = markdown_table(["device", "RPU test loss", "FP test loss", "RPU - FP (p)", "RPU per seed", "FP per seed"], rows)
+    table = markdown_table(["device", "RPU test loss", "FP test loss", "RPU - FP, paired [95 % interval]", "RPU per seed",
+                            "FP per seed"], rows)
     sections = ["Final test cross-entropy [nats/char], mean ± std over seeds:", "", table] + _between(run, facts) + sections
     if uni is not None:
         sections.insert(3, f"A model of character frequencies alone scores {uni:.4f} nats/char on the test split.\n")
     return Analysis(facts, sections, plots, results)
 
 
-def _last_drop(point, side: str) -> float:
-    """Relative fall of the validation loss over the last epoch (0 with one epoch)."""
-    valid = [c["valid_loss"] for c in point.report["accuracy"][side]["curve"]]
-    return (valid[-2] - valid[-1]) / valid[-2] if len(valid) > 1 else 0.0
-
-
 def _between(run, facts: dict[str, Any]) -> list[str]:
-    """Every pair of conditions: RPU test loss of one minus the other's, paired by seed (facts
-    ``<a>_vs_<b>_diff``, ``_p``, ``_resolved``, ...); a table when there are two or more."""
+    """Every pair of conditions: RPU test loss of one minus the other's, paired by seed (the facts of
+    comparison ``<a>_vs_<b>``, each a comparison the study is about); a table when there are two or more."""
     conditions = run.study.conditions
     rows = []
-    for a in conditions:
-        for b in conditions:
-            if a.name == b.name:
+    for i, a in enumerate(conditions):
+        for j, b in enumerate(conditions):
+            if i == j:
                 continue
             pa = sorted((p for p in run.points if p.condition == a.name), key=lambda p: p.seed)
             pb = sorted((p for p in run.points if p.condition == b.name), key=lambda p: p.seed)
             c = compare([final(p, "rpu") for p in pa], [final(p, "rpu") for p in pb], [p.seed for p in pa], [p.seed for p in pb])
-            facts.update(comparison_facts(fact_key(a.name, "vs", b.name), c))
-            if conditions.index(a) < conditions.index(b):
+            # each unordered pair is tracked once (the seed rule), its mirror only gives facts
+            facts.update(run.comparison(fact_key(a.name, "vs", b.name), c, f"RPU, {a.name} - {b.name}",
+                                        pa + pb if i < j else ()))
+            if i < j:
                 rows.append([a.label or a.name, b.label or b.name, diff_text(c)])
     if not rows:
         return []
     return ["", "RPU test loss of one condition minus another's (paired by seed):", "",
-            markdown_table(["condition", "minus", "difference (p)"], rows)]
+            markdown_table(["condition", "minus", "difference [95 % interval]"], rows)]
 
 
 def _si(value, unit):

@@ -14,8 +14,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..stats import compare, summarize
-from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, plt, save,
-                     summary_facts, unigram)
+from .common import diff_text, fact_key, final, markdown_table, mean_std, plt, save, summary_facts, unigram
 
 
 def analyse(run) -> Any:
@@ -27,9 +26,11 @@ def analyse(run) -> Any:
     rows = []
     data: dict[tuple[str, str], dict[str, list[float]]] = {}
     seeds_of: dict[str, list[int]] = {}
+    points_of: dict[str, list] = {}
     for condition in study.conditions:
         pts = sorted((p for p in run.points if p.condition == condition.name), key=lambda p: p.seed)
         seeds_of[condition.name] = [p.seed for p in pts]
+        points_of[condition.name] = pts
         for side in ("fp", "rpu"):
             tests = [[c["test_loss"] for c in p.report["accuracy"][side]["curve"]] for p in pts]
             d = {
@@ -45,7 +46,7 @@ def analyse(run) -> Any:
             for name, values in d.items():
                 facts.update(summary_facts(f"{k}_{name}", summarize(values)))
             seeds = seeds_of[condition.name]
-            facts.update(comparison_facts(f"{k}_rise", compare(d["final_test"], d["best_test"], seeds, seeds)))
+            facts.update(run.comparison(f"{k}_rise", compare(d["final_test"], d["best_test"], seeds, seeds)))
             results[f"{condition.name}/{side}"] = {n: summarize(v).to_dict() for n, v in d.items()}
             rows.append([condition.label or condition.name, "RPU" if side == "rpu" else "FP",
                          mean_std(summarize(d["final_train"])), mean_std(summarize(d["final_test"])),
@@ -57,21 +58,24 @@ def analyse(run) -> Any:
     seeds = seeds_of[plain]
     for side in ("fp", "rpu"):
         helps = compare(data[(plain, side)]["final_test"], data[(dropped, side)]["final_test"], seeds, seeds_of[dropped])
-        facts.update(comparison_facts(fact_key("dropout_effect", side), helps))
+        facts.update(run.comparison(fact_key("dropout_effect", side), helps,
+                                    f"{'RPU' if side == 'rpu' else 'floating point'}: {plain} - {dropped}",
+                                    points_of[plain] + points_of[dropped]))
         facts[fact_key("dropout_helps", side)] = helps.resolved and helps.diff > 0
     rise = compare(data[(plain, "fp")]["rise"], data[(plain, "rpu")]["rise"], seeds, seeds)
-    facts.update(comparison_facts("rise_fp_minus_rpu", rise))
+    facts.update(run.comparison("rise_fp_minus_rpu", rise, f"rise from the best test loss, floating point - RPU, {plain}",
+                                points_of[plain]))
     facts["fp_overfits"] = bool(facts[f"{fact_key(plain, 'fp')}_rise_resolved_up"])
     facts["rpu_overfits"] = bool(facts[f"{fact_key(plain, 'rpu')}_rise_resolved_up"])
     facts["rpu_overfits_less"] = rise.resolved and rise.diff > 0
     best = compare(data[(plain, "rpu")]["best_test"], data[(plain, "fp")]["best_test"], seeds, seeds)
-    facts.update(comparison_facts("best_rpu_minus_fp", best))
+    facts.update(run.comparison("best_rpu_minus_fp", best))
     final_gap = compare(data[(plain, "rpu")]["final_test"], data[(plain, "fp")]["final_test"], seeds, seeds)
-    facts.update(comparison_facts("final_rpu_minus_fp", final_gap))
+    facts.update(run.comparison("final_rpu_minus_fp", final_gap))
     for side_condition in (plain, dropped):  # floating point with dropout against the RPU network
         c = compare(data[(dropped, "fp")]["final_test"], data[(side_condition, "rpu")]["final_test"],
                     seeds_of[dropped], seeds_of[side_condition])
-        facts.update(comparison_facts(fact_key("fp", dropped, "minus_rpu", side_condition), c))
+        facts.update(run.comparison(fact_key("fp", dropped, "minus_rpu", side_condition), c))
     facts["unigram"] = unigram(run.points)
 
     plot = _plot(study, run.points, run.out_dir)

@@ -76,7 +76,7 @@ def analyse(run) -> Any:
             "name": model.name, "corpus": model.corpus, "layers": model.layers, "hidden": model.hidden,
             "vocab": measured["vocab"], "weights": weights,
             "macs_epoch_train": weights * measured["train_chars"], "macs_epoch_corpus": weights * measured["chars"],
-            "hardware": {k: hw[k] for k in ("tiles", "latency_per_char_s", "epoch_time_s", "energy_per_char_J",
+            "hardware": {k: hw[k] for k in ("tiles", "time_per_char_s", "epoch_time_s", "energy_per_char_J",
                                             "epoch_energy_J", "power_W", "ops_per_s_per_W", "area_mm2")},
             "limited_by": hw["analytical"]["limited_by"],
             "utilization": hw["mapping"]["utilization"],
@@ -98,7 +98,7 @@ def analyse(run) -> Any:
 
     mlp_hw = mlp_est["hardware"]
     mlp_entry = {"name": mlp.name, "weights": mlp_weights, "macs_epoch": mlp_macs,
-                 "hardware": {k: mlp_hw[k] for k in ("tiles", "latency_per_char_s", "epoch_time_s", "energy_per_char_J",
+                 "hardware": {k: mlp_hw[k] for k in ("tiles", "time_per_char_s", "epoch_time_s", "energy_per_char_J",
                                                      "epoch_energy_J", "power_W", "ops_per_s_per_W", "area_mm2")},
                  "limited_by": mlp_hw["analytical"]["limited_by"], "utilization": mlp_hw["mapping"]["utilization"],
                  "acceleration_factor": {b["name"]: b["acceleration_factor"] for b in mlp_est["baselines"]}}
@@ -126,7 +126,7 @@ def analyse(run) -> Any:
                         f"vs {mlp.name} (training split)", f"vs {mlp.name} (whole corpus)"], rows),
         f"![ratios]({plots[0]})", "",
         "### Hardware estimate (training, workload's tile and chip)", "",
-        markdown_table(["model", "tiles", "array utilisation", "window limited by", "latency / char", "epoch time", "energy / char", "power", "efficiency",
+        markdown_table(["model", "tiles", "array utilisation", "window limited by", "time / char", "epoch time", "energy / char", "power", "efficiency",
                         *[f"speed-up vs {n}" for n in baseline_names]], hw_rows),
         f"![acceleration]({plots[1]})", "",
     ]
@@ -138,7 +138,7 @@ def analyse(run) -> Any:
 def _hw_row(name: str, entry: dict, baselines: list[str]) -> list[str]:
     hw, accel = entry["hardware"], entry["acceleration_factor"]
     return [name, f"{hw['tiles']}", f"{100 * entry['utilization']:.2f} %", entry["limited_by"],
-            si(hw["latency_per_char_s"], "s"), si(hw["epoch_time_s"], "s"),
+            si(hw["time_per_char_s"], "s"), si(hw["epoch_time_s"], "s"),
             si(hw["energy_per_char_J"], "J"), si(hw["power_W"], "W"), si(hw["ops_per_s_per_W"], "Ops/s/W"),
             *[f"{accel[n]:,.1f}x" if n in accel else "n/a" for n in baselines]]
 

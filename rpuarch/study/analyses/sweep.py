@@ -3,7 +3,8 @@
 For every sweep and every line (value of the second axis, if any): the RPU test loss at each value
 of the first axis over seeds, compared with the reference value of the same line and with the
 floating-point twin; walking from the reference outwards, the last value not resolved worse
-(``tolerated``) and the first value resolved worse (``first_worse``).
+(``tolerated``) and the first value resolved worse (``first_worse``); the values resolved better
+(``any_better``: a device or periphery effect that lowers the loss, as a regulariser would).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..points import StudyPoint
+from ..points import StudyPoint, grid_label
 from ..spec import Sweep
 from ..stats import compare, monotonic, summarize
-from .common import (comparison_facts, diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save,
-                     summary_facts, unigram)
+from .common import diff_text, fact_key, final, markdown_table, mean_std, per_seed, plt, save, summary_facts, unigram
 
 
 def analyse(run) -> Any:
@@ -27,7 +27,7 @@ def analyse(run) -> Any:
     plots: list[str] = []
     results: dict[str, Any] = {}
     for sweep in run.study.sweeps:
-        f, md, plot, res = _one_sweep(sweep, run.points, run.out_dir)
+        f, md, plot, res = _one_sweep(run, sweep)
         facts.update(f)
         sections += md
         plots.append(plot)
@@ -40,7 +40,8 @@ def _points_at(points: list[StudyPoint], sweep: Sweep, values: dict[str, Any]) -
     return sorted(out, key=lambda p: p.seed)
 
 
-def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, list[str], str, dict]:
+def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
+    points, out_dir = run.points, run.out_dir
     x_axis = sweep.axes[0]
     line_axis = sweep.axes[1] if len(sweep.axes) > 1 else None
     lines = line_axis.values if line_axis else [None]
@@ -83,8 +84,9 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
             k = fact_key(lk, x_axis.name, x)
             facts.update(summary_facts(k, summ))
             facts[f"{k}_above_unigram"] = uni is not None and summ.mean > uni
-            facts.update(comparison_facts(f"{k}_vs_ref", vs_ref))
-            facts.update(comparison_facts(f"{k}_vs_fp", vs_fp))
+            label = f"{sweep.name}: {grid_label(sweep, (x, line) if line_axis else (x,))} - {x_axis.name}={sweep.reference}"
+            facts.update(run.comparison(f"{k}_vs_ref", vs_ref, label, pts + ref_pts if x != sweep.reference else ()))
+            facts.update(run.comparison(f"{k}_vs_fp", vs_fp))
             rows.append([*( [str(line)] if line_axis else []), str(x), mean_std(summ), per_seed(summ),
                          "reference" if x == sweep.reference else diff_text(vs_ref), diff_text(vs_fp)])
         per_line[line] = stats
@@ -97,8 +99,11 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
         facts[f"{lk}_any_worse"] = bool(worse)
         facts[f"{lk}_first_worse"] = x_axis.values[first_worse] if first_worse is not None else None
         facts[f"{lk}_tolerated"] = x_axis.values[tolerated]
-        facts.update(comparison_facts(f"{lk}_tolerated_vs_ref", stats[tolerated][2]))
+        facts.update(run.comparison(f"{lk}_tolerated_vs_ref", stats[tolerated][2]))
         facts[f"{lk}_resolved_worse_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(worse)) or "none"
+        better = [i for i in walk[1:] if stats[i][2].resolved and stats[i][2].diff < 0]  # e.g. noise as a regulariser
+        facts[f"{lk}_any_better"] = bool(better)
+        facts[f"{lk}_resolved_better_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(better)) or "none"
         facts[f"{lk}_span"] = max(means) - min(means)
         facts[f"{lk}_any_vs_fp"] = any(st[3].resolved for st in stats)
         facts[f"{lk}_ref_vs_fp_resolved_up"] = bool(stats[ref_index][3].resolved and stats[ref_index][3].diff > 0)
@@ -120,7 +125,9 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
         for i, x in enumerate(x_axis.values):
             sa, sb = per_line[a][i], per_line[b][i]
             c = compare(list(sa[1].values), list(sb[1].values), sa[4], sb[4])
-            facts.update(comparison_facts(fact_key(s, x_axis.name, x, "line_diff"), c))
+            label = f"{sweep.name}: {x_axis.name}={x}, {line_axis.name}={a} - {line_axis.name}={b}"
+            both = _points_at(points, sweep, _coords(sweep, x, a)) + _points_at(points, sweep, _coords(sweep, x, b))
+            facts.update(run.comparison(fact_key(s, x_axis.name, x, "line_diff"), c, label, both))
             if c.resolved and c.diff < 0:
                 resolved_better.append(x)
         facts[fact_key(s, "line_better_at")] = ", ".join(map(str, resolved_better)) or "none"
@@ -134,8 +141,9 @@ def _one_sweep(sweep: Sweep, points: list[StudyPoint], out_dir) -> tuple[dict, l
     md = [f"### {sweep.title}", "",
           f"Floating-point twin (same seeds, same data): {mean_std(fp)} nats/char.", "",
           markdown_table(columns, rows),
-          "Differences are RPU test-loss means minus the reference's (or the FP twin's), p of the t-test;"
-          " `*` marks a resolved difference, `* sep` one resolved by the separation of the seeds (rule below).", "",
+          "Differences are RPU test losses minus the reference's (or the FP twin's), paired by seed, with their 95 %"
+          " interval and the t-test's p; `*` marks a resolved difference, `* sep` one resolved by the separation of the"
+          " seeds (rules under Statistics).", "",
           f"![{sweep.name}]({plot})", ""]
     return facts, md, plot, res
 
