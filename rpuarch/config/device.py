@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import model_serializer, model_validator
 
 from .base import Section, field
 
 DeviceType = Literal["constant_step", "soft_bounds", "linear_step", "exp_step", "pow_step", "ideal"]
+STEP_SECTIONS = ("linear_step", "exp_step", "pow_step")  # each named after the type that uses it
 
 
 class LinearStepParams(Section):
@@ -126,6 +127,17 @@ class DeviceConfig(Section):
     linear_step: LinearStepParams = field(LinearStepParams(), "Parameters of the linear_step device type.")
     exp_step: ExpStepParams = field(ExpStepParams(), "Parameters of the exp_step device type.")
     pow_step: PowStepParams = field(PowStepParams(), "Parameters of the pow_step device type.")
+
+    @model_serializer(mode="wrap")
+    def _used_sections_only(self, handler):
+        """Dump only the step section the type uses: a device's dump (and so the identity of a run,
+        its cache and checkpoint keys) holds what its numbers depend on, and a new step model
+        leaves the dumps of the other types as they were."""
+        data = handler(self)
+        for section in STEP_SECTIONS:
+            if section != self.type:
+                data.pop(section, None)
+        return data
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> DeviceConfig:

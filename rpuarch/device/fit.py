@@ -340,8 +340,6 @@ class FitResult:
         dw_up, dw_down, bounds, shape) with theirs."""
         file = Path(self.data.path).name
         device = _rounded(self.device_config().model_dump(exclude={"preset"}))
-        keep = {"type", "up_down_convention", *(p.path.split(".")[1] for p in self.parameters)}
-        device = {k: v for k, v in device.items() if k in keep}
         sources = {p.path: f"{'fitted to' if p.se is not None else 'set by fitting'} {file} (rpuarch device fit):"
                            f" {_pm(p)} ({p.how})" for p in self.parameters}
         best = min(f.bic for f in self.fits.values())

@@ -173,3 +173,13 @@ def test_aggregated_mode_of_the_step_models_agrees_far_from_the_bounds(preset):
 
     typical = compare_modes(preset, "typical", batch=300, replicates=6)
     assert typical.significant < 0.01 and typical.bias < 1.5 * typical.bias_floor
+
+
+@pytest.mark.parametrize("device_type", ["constant_step", "soft_bounds", "linear_step", "exp_step", "pow_step", "ideal"])
+def test_a_device_dump_holds_only_the_step_section_its_type_uses(device_type):
+    """Run, cache and checkpoint keys hash the workload's dump: a type's dump names only what its
+    numbers depend on, so adding a step model left the keys of the other types' runs as they were."""
+    dump = DeviceConfig(type=device_type).model_dump(mode="json")
+    sections = {"linear_step", "exp_step", "pow_step"} & set(dump)
+    assert sections == ({device_type} & {"linear_step", "exp_step", "pow_step"})
+    assert DeviceConfig.model_validate(dump) == DeviceConfig(type=device_type)
