@@ -157,7 +157,7 @@ class AnalogTile:
         if not (np.isfinite(x).all() and np.isfinite(d).all()):
             # A NaN has no pulse probability; refuse rather than send garbage trains.
             raise ValueError("update: x and d must be finite (the training diverged?)")
-        dw_min = self.device_config.dw_min
+        dw_min = self.device_config.granularity  # aihwkit's weight granularity sets the pulse scales
         if self.backend == "numba":
             stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,
                                    self.rng, aggregate=self.mode == "aggregated", state=self._stream)
