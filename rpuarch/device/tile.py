@@ -177,7 +177,7 @@ class AnalogTile:
         if not (np.isfinite(x).all() and np.isfinite(d).all()):
             # A NaN has no pulse probability; refuse rather than send garbage trains.
             raise ValueError("update: x and d must be finite (the training diverged?)")
-        dw_min = self.device_config.dw_min
+        dw_min = self.device_config.granularity  # aihwkit's weight granularity sets the pulse scales
         self._weights32 = None
         if self.backend != "numpy":
             stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,
