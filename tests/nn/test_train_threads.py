@@ -3,6 +3,7 @@ one thread, Ctrl-C and divergence handled as on one thread."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 
@@ -98,3 +99,16 @@ def test_the_thread_count_comes_from_the_environment_or_the_cli(monkeypatch, tmp
     path = write_workload(tmp_path)
     assert main(["train", str(path), "--threads", "0", "--out", str(tmp_path / "o")]) == 2
     assert "--threads" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_bench_train_times_a_workloads_networks_alone_and_side_by_side(tmp_path, capsys):
+    path = write_workload(tmp_path)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "train", "--workload", str(path), "--seconds", "0.01", "--json", str(out)]) == 0
+    cases = json.loads(out.read_text())["cases"]
+    assert [c["name"] for c in cases] == [
+        "RPU exact, 4 streams, 1 thread", "FP twin, 4 streams, 1 thread",
+        "RPU exact, 2 threads (updates overlapped)", "RPU and twin side by side, 2 threads"]
+    assert all(c["wall"] > 0 and c["cpu"] > 0 and c["windows"] >= 3 for c in cases)
+    assert "Both networks on 2 threads" in capsys.readouterr().out
+    assert main(["bench", "train", "--workload", str(path), "--threads", "0"]) == 2
