@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--seconds", type=float, default=1.0, help="wall time per case (default 1 s)")
     q.add_argument("--seed", type=int, default=0, help="seed of the tile and the pairs (default 0)")
-    q.add_argument("--backend", choices=["numba", "numpy"], default="numba",
-                   help="numba kernels (default) or the pure-numpy fallback")
+    q.add_argument("--backend", choices=["numba", "numba-f32", "numpy"], default="numba",
+                   help="numba kernels (default), the same with float32 products, or the pure-numpy fallback")
     q.add_argument("--blas-threads", type=int, default=1, metavar="N",
                    help="OpenBLAS threads for this run (default 1; 0 leaves the library's setting)")
     q.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
