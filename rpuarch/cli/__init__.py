@@ -84,11 +84,15 @@ def add_threads_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_threads(threads: int) -> None:
+    if threads < 1:
+        raise ConfigError("--threads", None, f"{threads} threads.", "1 or more")
+
+
 def use_threads(args: argparse.Namespace) -> None:
     """Make --threads the default of every training in this process (RPUARCH_THREADS)."""
     if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError("--threads", None, f"{args.threads} threads.", "1 or more")
+        check_threads(args.threads)
         os.environ["RPUARCH_THREADS"] = str(args.threads)
 
 

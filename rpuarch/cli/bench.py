@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..errors import ConfigError, UserError
 from ..files import atomic_write_json
-from . import add_overrides, help_by_default
+from . import add_overrides, check_threads, help_by_default
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -222,8 +222,7 @@ def _bench_workload_training(args: argparse.Namespace) -> int:
     from ..config import load_workload
     from ..nn.benchmark import benchmark_workload
 
-    if args.threads < 1:
-        raise ConfigError("--threads", None, f"{args.threads} threads.", "1 or more")
+    check_threads(args.threads)
     if args.data:
         raise UserError("--data and --workload: give the text as the workload's dataset (--set dataset.path=...).")
     loaded = load_workload(args.workload, list(args.overrides))

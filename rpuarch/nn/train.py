@@ -362,16 +362,15 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     def stopping() -> bool:
         return interrupt.requested or failed.is_set()
 
-    def epoch_of(run: NetworkRun) -> Callable[[], bool]:
-        def run_epoch() -> bool:
-            """Train and evaluate one epoch of ``run``: True, or False when stopped early."""
+    def epoch_of(run: NetworkRun) -> Callable[[], None]:
+        def run_epoch() -> None:
+            """Train and evaluate one epoch of ``run`` (unless it is stopped first)."""
             if stopping() or not _train_epoch(run, batches, windows, workload, bar, stopping, out_dir, pool):
-                return False
+                return
             _record_epoch_timing(run)
             run.curve.append(_evaluate_epoch(run, data, workload, bar))
             run.epochs_done += 1
             run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
-            return True
 
         return run_epoch
 
@@ -398,7 +397,7 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     return result
 
 
-def _side_by_side(tasks: list[Callable[[], bool]], threads: int, failed: threading.Event) -> None:
+def _side_by_side(tasks: list[Callable[[], None]], threads: int, failed: threading.Event) -> None:
     """Run ``tasks`` (the networks' epochs) one after another, or with ``threads`` > 1 each in a
     thread of its own. The networks share nothing, so their numbers are the same either way. When a
     task raises, ``failed`` is set so that the others stop after their current window, and the
@@ -408,8 +407,7 @@ def _side_by_side(tasks: list[Callable[[], bool]], threads: int, failed: threadi
             task()
         return
     with ThreadPoolExecutor(max_workers=min(threads, len(tasks)), thread_name_prefix="rpuarch-train") as pool:
-        futures = [pool.submit(task) for task in tasks]
-        pending = futures
+        pending = {pool.submit(task) for task in tasks}
         while pending:
             # Waits of a fraction of a second: Python runs a Ctrl-C's handler in this thread only,
             # and only when it runs (the signal may have gone to a worker).
