@@ -19,7 +19,7 @@ def kernels_need_compiling() -> bool:
     cache where this cannot look (then nothing is said rather than guessed)."""
     from .device.tile import default_backend
 
-    if default_backend() != "numba":
+    if default_backend() == "numpy":
         return False
     from .device import periphery_kernel
 

@@ -74,8 +74,8 @@ def slug(name: str) -> str:
 
 
 def numerics_backend() -> str:
-    """The backend the tiles compute with (numba, or numpy with RPUARCH_BACKEND=numpy): the two
-    give different numbers of the same distribution."""
+    """The backend the tiles compute with (numba; numba-f32 or numpy with RPUARCH_BACKEND): each
+    gives different numbers of the same distribution."""
     from .device.tile import default_backend
 
     return default_backend()

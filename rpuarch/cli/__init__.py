@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from rich.console import Console
 from rich.markup import escape
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 
 # Command modules, in the order they are listed by --help.
 COMMAND_MODULES = ["config", "device", "bench", "train", "estimate", "calibrate", "run", "study"]
@@ -72,6 +73,27 @@ def add_workload_args(parser: argparse.ArgumentParser, seed: bool = True) -> Non
     add_overrides(parser)
     if seed:
         parser.add_argument("--seed", type=int, metavar="N", help="seed of every random draw (the same as --set seed=N)")
+
+
+def add_threads_arg(parser: argparse.ArgumentParser) -> None:
+    """--threads N: threads of one training run (read back by ``use_threads``)."""
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help="threads of the training run: 2 trains the RPU network and its floating-point twin at the same time,"
+        " with the same numbers (default: RPUARCH_THREADS, else 1)",
+    )
+
+
+def check_threads(threads: int) -> None:
+    if threads < 1:
+        raise ConfigError("--threads", None, f"{threads} threads.", "1 or more")
+
+
+def use_threads(args: argparse.Namespace) -> None:
+    """Make --threads the default of every training in this process (RPUARCH_THREADS)."""
+    if args.threads is not None:
+        check_threads(args.threads)
+        os.environ["RPUARCH_THREADS"] = str(args.threads)
 
 
 def workload_overrides(args: argparse.Namespace) -> list[str]:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..errors import ConfigError, UserError
 from ..files import atomic_write_json
-from . import help_by_default
+from . import add_overrides, check_threads, help_by_default
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--seconds", type=float, default=1.0, help="wall time per case (default 1 s)")
     q.add_argument("--seed", type=int, default=0, help="seed of the tile and the pairs (default 0)")
-    q.add_argument("--backend", choices=["numba", "numpy"], default="numba",
-                   help="numba kernels (default) or the pure-numpy fallback")
+    q.add_argument("--backend", choices=["numba", "numba-f32", "numpy"], default="numba",
+                   help="numba kernels (default), the same with float32 products, or the pure-numpy fallback")
     q.add_argument("--blas-threads", type=int, default=1, metavar="N",
                    help="OpenBLAS threads for this run (default 1; 0 leaves the library's setting)")
     q.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--seconds", type=float, default=5.0, help="timed wall time per case (default 5 s)")
     q.add_argument("--seed", type=int, default=0, help="seed of the networks (default 0)")
     q.add_argument("--data", metavar="PATH", help="a text file, directory or glob instead of the Linux headers")
+    q.add_argument("--workload", metavar="FILE",
+                   help="time this workload's own networks instead of the reference setup (a YAML file or a shipped"
+                   " workload by name, e.g. lstm2-64wp; with --set): each alone on one thread, then on --threads")
+    add_overrides(q)
+    q.add_argument("--threads", type=int, default=2, metavar="N",
+                   help="with --workload: threads of the threaded cases (default 2; 1: only the one-thread cases)")
     q.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     q.set_defaults(handler=cmd_bench_train)
 
@@ -185,6 +191,8 @@ def cmd_bench_train(args: argparse.Namespace) -> int:
     from ..nn.benchmark import REFERENCE_NOTE, benchmark_training
 
     _check_seconds(args.seconds)
+    if args.workload or args.overrides:
+        return _bench_workload_training(args)
     console = Console()
     with console.status("benchmarking ...") as status:
         result = benchmark_training(args.seconds, args.seed, {"path": args.data} if args.data else None,
@@ -205,5 +213,38 @@ def cmd_bench_train(args: argparse.Namespace) -> int:
     for c in result.cases:
         shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in c.shares.items())
         console.print(f"  {c.name}: {c.windows} windows timed, last loss {c.final_loss:.3f} nats/char; time: {shares}")
+    _write_json(args.json, result.to_dict(), console)
+    return 0
+
+
+def _bench_workload_training(args: argparse.Namespace) -> int:
+    """``bench train --workload``: the workload's own networks, one thread and --threads."""
+    from ..config import load_workload
+    from ..nn.benchmark import benchmark_workload
+
+    check_threads(args.threads)
+    if args.data:
+        raise UserError("--data and --workload: give the text as the workload's dataset (--set dataset.path=...).")
+    loaded = load_workload(args.workload, list(args.overrides))
+    console = Console()
+    with console.status("benchmarking ...") as status:
+        result = benchmark_workload(loaded.workload, args.seconds, args.threads,
+                                    progress=lambda name: status.update(f"benchmarking: {name}"))
+    table = Table(title=f"Training benchmark of {loaded.workload.name}, char/s over all networks of a case",
+                  title_justify="left")
+    for column, justify in (("case", "left"), ("wall", "right"), ("CPU", "right"), ("windows", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for c in result.cases:
+        table.add_row(c.name, f"{c.wall:,.0f}", f"{c.cpu:,.0f}", str(c.windows))
+    console.print(table)
+    console.print(f"corpus {result.corpus}, vocabulary {result.vocab_size}; one BLAS thread; {result.cpu_count} CPUs; "
+                  f"1-min load average {result.load_before:.2f} before, {result.load_after:.2f} after. CPU = characters"
+                  " per second of the process's CPU time (all its threads); wall = per second of elapsed time.")
+    rpu, fp, *threaded = result.cases
+    if threaded:
+        one_thread = 2 / (1 / rpu.wall + 1 / fp.wall)  # both networks one after another, as on one thread
+        console.print(f"Both networks on {args.threads} threads: {threaded[1].wall / one_thread:.2f} times their speed one"
+                      f" after another on one thread; the RPU network alone: {threaded[0].wall / rpu.wall:.2f} times."
+                      " (Shares of a busy machine's cores, not a speed-up, when no core is free.)")
     _write_json(args.json, result.to_dict(), console)
     return 0

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ..config import load_workload
 from ..kernel_cache import say_if_compiling
-from . import add_workload_args, workload_overrides
+from . import add_threads_arg, add_workload_args, use_threads, workload_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/<name>-<hash8 of the resolved workload>)")
     p.add_argument("--fresh", action="store_true", help="start over: ignore a finished report or checkpoints in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_arg(p)
     p.set_defaults(handler=cmd_run)
 
     p = subparsers.add_parser(
@@ -72,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..report.summary import print_run_summary
     from ..run import default_out_dir, execute, plan_run
 
+    use_threads(args)
     loaded = load_workload(args.workload, workload_overrides(args))
     out_dir = Path(args.out) if args.out else default_out_dir(loaded)
     plan = plan_run(loaded, out_dir, fresh=args.fresh)  # every check first: a refused run prints only its error

@@ -13,7 +13,7 @@ from rich.markup import escape
 from ..config import load_workload
 from ..errors import UserError
 from ..kernel_cache import say_if_compiling
-from . import add_workload_args, workload_overrides
+from . import add_threads_arg, add_workload_args, use_threads, workload_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ends with exactly the numbers of an uninterrupted run",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_arg(p)
     p.set_defaults(handler=cmd_train)
 
 
@@ -45,6 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..report.tables import accuracy_table, network_table
     from ..run import preflight, runs_dir
 
+    use_threads(args)
     loaded = load_workload(args.workload, workload_overrides(args))
     if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
         raise UserError(f"--out {args.out} and --resume {args.resume} differ: a resumed run writes where it was checkpointed.")

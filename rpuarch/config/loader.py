@@ -4,7 +4,8 @@ Layers, last wins: preset (and the presets it ``extends``), then the workload fi
 ``--set PATH=VALUE``. A preset file is a partial workload: a device preset may hold ``device``,
 ``io`` and ``update`` sections, a tile preset ``tile``, a chip preset ``chip`` (and ``tile``),
 a baseline preset ``baseline``; each may carry ``description``, ``extends`` and ``sources``
-(dotted field path -> where the constant comes from).
+(dotted field path -> where the constant comes from), and ``fit`` (the record that
+``rpuarch device fit`` writes; resolution ignores it).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ PRESET_SECTIONS = {
     "chip": ("chip", "tile"),
     "baseline": ("baseline",),
 }
-PRESET_META = ("description", "extends", "sources")
+PRESET_META = ("description", "extends", "sources", "fit")
 # Pairs of fields of which the one given last wins (a resolution as a step or in bits).
 EXCLUSIVE_PAIRS = (("inp_res", "inp_bits"), ("out_res", "out_bits"))
 

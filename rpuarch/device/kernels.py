@@ -5,6 +5,7 @@ slots per word), then visits only the (output, input) pairs whose lines both car
 coincidence count of a device is popcount(mask_d & mask_x). Within one rank-1 update every
 coincidence at a device pushes the same way, so its n steps are applied at once in closed form
 (see pulses.apply_counts): the work is proportional to the touched devices, not to the pulses.
+exp_step and pow_step have no closed form: their n steps are taken one by one (steps.pulse).
 
 Random numbers come from fastrandom.py (a xoshiro256** stream seeded from the tile's Generator);
 a pulse slot costs half a 64-bit draw (two 32-bit uniforms per draw).
@@ -25,6 +26,7 @@ from .fastrandom import load, seed_state, store
 from .fastrandom import next_u64 as _next
 from .fastrandom import normal as _normal
 from .pulses import UpdateStats, apply_counts, max_train_length
+from .steps import AFFINE, CONSTANT, pulse
 
 _U64 = numba.uint64
 _ONE = np.uint64(1)
@@ -142,8 +144,8 @@ def _pair_trains(xk, dk, lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xne
     return bl, n_x, n_d, rs
 
 
-@njit(cache=True)
-def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, state, stats):
+@njit(cache=True, nogil=True)
+def _exact_loop(weights, params, std, model, exp, x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, state, stats):
     """Exact mode: the rank-1 updates of (x, d) applied to ``weights`` one after another."""
     n_in = x.shape[1]
     n_out = d.shape[1]
@@ -152,6 +154,7 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed,
     hit_c = np.empty(n_in, dtype=np.int64)
     hit_jj = np.empty(n_in, dtype=np.int64)
     noise = np.zeros(n_in)
+    closed_form = model == CONSTANT or model == AFFINE  # else the c steps are taken one by one
     rs = load(state)
     for k in range(x.shape[0]):
         bl, nx, nd, rs = _pair_trains(x[k], d[k], lr, dw_min, desired_bl, fixed, um, blm, rs, mx, ax, xneg, md, ad, dneg, stats)
@@ -184,10 +187,15 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed,
                     hit_jj[m] = jj
                     m += np.int64(c != 0)
             # Pass 2: the pulse-to-pulse noise of the row in one tight loop (one draw per device).
-            if std > 0.0:
+            if std > 0.0 and closed_form:
                 for q in range(m):
                     noise[q], rs = _normal(rs)
-            # Pass 3: c same-direction steps at once, in closed form (as pulses.apply_counts).
+            # Pass 3: c same-direction steps at once, in closed form (as pulses.apply_counts), or
+            # one by one for the step models without one (a loop of its own: drawing inside this
+            # one would keep the random state live through it, measured 10 % slower for all).
+            if not closed_form:
+                total, rs = _stepwise_row(weights, params, std, model, exp, i, d_neg, hit_c, hit_jj, m, ax, xneg, total, rs)
+                continue
             for q in range(m):
                 c = hit_c[q]
                 jj = hit_jj[q]
@@ -198,19 +206,41 @@ def _exact_loop(weights, params, std, soft, x, d, lr, dw_min, desired_bl, fixed,
                 step = params[i, j, up]  # [0] dw_down, [1] dw_up
                 lo = params[i, j, 2]
                 hi = params[i, j, 3]
-                if soft:
-                    bound = hi if up else lo
-                    beta = min(step / abs(bound), 1.0)
-                    r = 1.0 - beta
-                    e = wij - bound
-                    wij = bound + e * r**c
-                    wij += std * beta * abs(e) * r ** (c - 1) * math.sqrt(c) * noise[q]
-                else:
+                if model == CONSTANT:
                     signed = step * np.float64(2 * up - 1)  # branch-free: the direction is random
                     wij += c * signed + std * step * math.sqrt(c) * noise[q]
+                else:
+                    # c steps of w -> w + f(w), f(w) = s - beta w: w + f(w) (1 - r^c) / beta, r = 1 - beta
+                    # (integer powers: a few multiplications, where expm1/log1p took twice the time)
+                    beta = params[i, j, 4 + up]  # [4] beta_down, [5] beta_up
+                    f = step * np.float64(2 * up - 1) - beta * wij
+                    decay = (1.0 - beta) ** (c - 1)
+                    gain = (1.0 - decay * (1.0 - beta)) / beta if beta > 0.0 else np.float64(c)
+                    wij += f * gain + std * abs(f) * decay * math.sqrt(c) * noise[q]
                 weights[i, j] = min(max(wij, lo), hi)
         stats[4] += total
     store(state, rs)
+
+
+@njit(cache=True)
+def _stepwise_row(weights, params, std, model, exp, i, d_neg, hit_c, hit_jj, m, ax, xneg, total, rs):
+    """Pass 3 of ``_exact_loop`` for exp_step and pow_step: the c steps of each touched device of
+    row i one at a time, each with its own pulse-to-pulse draw. Returns (total, random state)."""
+    for q in range(m):
+        c = hit_c[q]
+        jj = hit_jj[q]
+        total += c
+        up = d_neg != xneg[jj]
+        j = ax[jj]
+        p = params[i, j]
+        wij = weights[i, j]
+        for _ in range(c):
+            xi = 0.0
+            if std > 0.0:
+                xi, rs = _normal(rs)
+            wij = pulse(model, up, wij, p[0], p[1], p[2], p[3], p[4], p[5], exp, xi, std)
+        weights[i, j] = wij
+    return total, rs
 
 
 @njit(cache=True)
@@ -254,7 +284,7 @@ def _count_strings(px, nx, pd, nd, words, total, up):
     return coincidences
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _aggregated_counts(x, d, lr, dw_min, desired_bl, fixed, um, blm, max_bl, chunk_words, state, total, up, stats):
     """Aggregated mode: coincidences of all rank-1 updates of (x, d), counted at once.
 
@@ -313,5 +343,5 @@ def update(weights: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float, dw_min:
         _aggregated_counts(x, d, *management, chunk_words, state, total, n_up, stats)
         apply_counts(weights, n_up, total - n_up, dev, rng)
     else:
-        _exact_loop(weights, dev.packed, dev.dw_min_std, dev.soft_bounds, x, d, *management, state, stats)
+        _exact_loop(weights, dev.packed, dev.dw_min_std, dev.model, dev.exp, x, d, *management, state, stats)
     return UpdateStats(*(int(v) for v in stats))

@@ -74,7 +74,7 @@ def compare_modes(preset: str, scenario: str, batch: int = 1600, replicates: int
             out[r] = tile.weights
         finals[mode] = out
     exact, agg = finals["exact"], finals["aggregated"]
-    step = workload.device.dw_min
+    step = workload.device.granularity
     mean_update = exact.mean(0) - w0
     shift = agg.mean(0) - exact.mean(0)
     se = np.sqrt((exact.var(0, ddof=1) + agg.var(0, ddof=1)) / replicates)

@@ -110,10 +110,13 @@ def pack(io: IOConfig, bound_management: bool) -> np.ndarray:
     ])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def managed_matvec(m, x, p, state, stats):
     """y = managed(x @ m) for a batch x (B, n_in), m (n_in, n_out) and packed parameters p.
-    Adds the bound-management repeats to stats[0] and the saturated outputs to stats[1]."""
+    Adds the bound-management repeats to stats[0] and the saturated outputs to stats[1].
+
+    The product is in m's dtype: float64, or float32 for the ``numba-f32`` backend (the DAC's
+    levels are float32 numbers already; the ADC and everything after it stay float64)."""
     inp_bound, inp_step, inp_sto, inp_noise = p[INP_BOUND], p[INP_STEP], p[INP_STO] > 0.0, p[INP_NOISE]
     out_bound, out_step, out_noise, w_noise = p[OUT_BOUND], p[OUT_STEP], p[OUT_NOISE], p[W_NOISE]
     abs_max, max_repeats = p[ABS_MAX] > 0.0, int(p[MAX_REPEATS])
@@ -121,12 +124,12 @@ def managed_matvec(m, x, p, state, stats):
     n_out = m.shape[1]
     rs = load(state)
     first = np.empty(batch, dtype=np.float32)
-    xq = np.empty((batch, n_in))
+    xq = np.empty((batch, n_in), dtype=m.dtype)
     for b in range(batch):
         first[b] = _input_scale(x[b], inp_bound, abs_max)
         rs = _dac(x[b], first[b], inp_bound, inp_step, inp_sto, inp_noise, rs, xq[b])
-    y = np.dot(xq, m)
-    row = np.empty(n_in)
+    y = np.asarray(np.dot(xq, m), np.float64)  # no copy when m is float64
+    row = np.empty(n_in, dtype=m.dtype)
     noise = np.empty(n_out)
     for b in range(batch):
         saturated, rs = _adc(y[b], xq[b], w_noise, out_noise, out_bound, out_step, rs, noise)

@@ -56,6 +56,7 @@ class PulseResponse:
     mean: np.ndarray  # (P + 1,) mean weight over devices, after each pulse (index 0: the start)
     std: np.ndarray  # (P + 1,) std over devices
     summary: ResponseSummary
+    traces: np.ndarray  # (P + 1, devices) every device's weight
 
     def to_dict(self) -> dict:
         return {
@@ -70,25 +71,9 @@ def pulse_response(
     device: DeviceConfig, up: int, down: int, cycles: int, devices: int, rng: np.random.Generator
 ) -> PulseResponse:
     """Apply ``cycles`` x (``up`` up pulses, then ``down`` down pulses) to ``devices`` devices."""
-    if device.type == "ideal":
-        raise ValueError("an ideal device has no pulses")
-    if up < 0 or down < 0 or cycles < 1 or devices < 1 or up + down == 0:
-        raise ValueError("need up, down >= 0 with up + down >= 1, cycles >= 1 and devices >= 1")
-    dev = draw_devices(device, (1, devices), rng)
+    dev, pulses, trace = device_traces(device, up, down, cycles, devices, rng)
     everyone = np.ones((1, devices), dtype=bool)
     nobody = np.zeros((1, devices), dtype=bool)
-
-    pulses = np.tile(np.r_[np.ones(up, dtype=np.int8), -np.ones(down, dtype=np.int8)], cycles)
-    trace = np.empty((pulses.size + 1, devices))
-    w = np.zeros((1, devices))
-    trace[0] = w[0]
-    for k, direction in enumerate(pulses, start=1):
-        if direction > 0:
-            step_once(w, everyone, nobody, dev, rng)
-        else:
-            step_once(w, nobody, everyone, dev, rng)
-        trace[k] = w[0]
-
     step_up = _probe_step(dev, everyone, nobody, rng)
     step_down = -_probe_step(dev, nobody, everyone, rng)
 
@@ -117,7 +102,32 @@ def pulse_response(
         bounds_reached=bool(at_top.mean() >= 0.9 and at_bottom.mean() >= 0.9),
         nominal_states=device.states,
     )
-    return PulseResponse(pulses=pulses, mean=trace.mean(axis=1), std=trace.std(axis=1), summary=summary)
+    return PulseResponse(pulses=pulses, mean=trace.mean(axis=1), std=trace.std(axis=1), summary=summary, traces=trace)
+
+
+def device_traces(
+    device: DeviceConfig, up: int, down: int, cycles: int, devices: int, rng: np.random.Generator
+) -> tuple[DeviceArrays, np.ndarray, np.ndarray]:
+    """The devices drawn, the pulses (+1 up, -1 down) and the weight of every device before and
+    after each pulse, (P + 1, devices), from w = 0: the simulated measurement."""
+    if device.type == "ideal":
+        raise ValueError("an ideal device has no pulses")
+    if up < 0 or down < 0 or cycles < 1 or devices < 1 or up + down == 0:
+        raise ValueError("need up, down >= 0 with up + down >= 1, cycles >= 1 and devices >= 1")
+    dev = draw_devices(device, (1, devices), rng)
+    everyone = np.ones((1, devices), dtype=bool)
+    nobody = np.zeros((1, devices), dtype=bool)
+    pulses = np.tile(np.r_[np.ones(up, dtype=np.int8), -np.ones(down, dtype=np.int8)], cycles)
+    trace = np.empty((pulses.size + 1, devices))
+    w = np.zeros((1, devices))
+    trace[0] = w[0]
+    for k, direction in enumerate(pulses, start=1):
+        if direction > 0:
+            step_once(w, everyone, nobody, dev, rng)
+        else:
+            step_once(w, nobody, everyone, dev, rng)
+        trace[k] = w[0]
+    return dev, pulses, trace
 
 
 def _mean(values: np.ndarray | None) -> float | None:

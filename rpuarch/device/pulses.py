@@ -10,7 +10,7 @@ otherwise. E[coincidences] = BL A B |x_j d_i|, so with A B = lr / (BL dw_min) th
 This module is the pure-numpy path (and the fallback of the numba kernels in kernels.py):
 - ``apply_counts`` applies n_up up and n_down down steps to every device in closed form;
 - ``exact_update`` applies the rank-1 updates one after another (a Python loop over updates,
-  vectorised over devices and slots);
+  vectorised over devices and slots; exp_step and pow_step take each update's steps one by one);
 - ``aggregated_update`` counts the up and down coincidences of all updates first (a Python loop
   over updates) and applies them once.
 """
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import UpdateConfig
-from .devices import DeviceArrays
+from .devices import DeviceArrays, mean_step, step_once, step_slope
+from .steps import AFFINE, CONSTANT, EXP, POW
 
 
 @dataclass
@@ -84,58 +85,129 @@ def apply_counts(
     one rank-1 update) and none is negative (a pulse-to-pulse draw below -1/dw_min_std, p ~ 4e-4
     at 0.3), clipping once equals clipping after every step, so this is exact in distribution.
 
-    Soft bounds: an up step is w -> w + bu (w_max - w), a down step w -> w - bd (w - w_min)
-    (bu = dw_up / w_max, bd = dw_down / |w_min|), each times (1 + dw_min_std xi). The mean after
-    n steps one way is exact: w_max - (w_max - w)(1 - bu)^n. For a mix of directions (aggregated
-    mode) the steps are taken as evenly interleaved: contraction r^n = (1-bu)^n_up (1-bd)^n_down
-    towards the weighted fixed point w* = (n_up bu w_max + n_down bd w_min) / (n_up bu + n_down bd).
+    Affine steps (soft_bounds, linear_step; steps.py): an up step is w -> w + s_up - beta_up w, a
+    down step w -> w + s_down - beta_down w (s_down < 0), each times (1 + dw_min_std xi). The mean
+    after n steps one way is exact (``_affine_steps``). For a mix of directions (aggregated mode)
+    the steps are taken as evenly interleaved from the weight at the start: the contraction
+    (1 - beta_up)^n_up (1 - beta_down)^n_down is exact whatever the order, the point it contracts
+    towards is the weighted fixed point (n_up s_up + n_down s_down) / (n_up beta_up + n_down beta_down).
     The pulse-to-pulse noise is propagated to first order in dw_min_std (exact for the mean).
+
+    exp_step and pow_step (aggregated mode only; exact mode takes their steps one by one, see
+    ``exact_update``) have no closed form: ``_mean_field_steps`` integrates the evenly
+    interleaved steps as an ordinary differential equation.
     """
     n_up = np.asarray(n_up, dtype=np.float64)
     n_down = np.asarray(n_down, dtype=np.float64)
     std = dev.dw_min_std
-    if not dev.soft_bounds:
+    if dev.model == CONSTANT:
         w += n_up * dev.dw_up - n_down * dev.dw_down
         if std > 0:
             var = n_up * dev.dw_up**2 + n_down * dev.dw_down**2
             w += std * np.sqrt(var) * rng.standard_normal(w.shape)
+    elif dev.model == AFFINE:
+        w[...] = _affine_steps(w, n_up, n_down, (dev.dw_up, dev.shape_up, -dev.dw_down, dev.shape_down), std, rng)
     else:
-        w[...] = _soft_bounds_steps(w, n_up, n_down, dev, rng)
+        w[...] = _mean_field_steps(w, n_up, n_down, dev, rng)
     np.clip(w, dev.w_min, dev.w_max, out=w)
 
 
-def _soft_bounds_steps(
-    w: np.ndarray, n_up: np.ndarray, n_down: np.ndarray, dev: DeviceArrays, rng: np.random.Generator
-) -> np.ndarray:
-    bu = np.minimum(dev.dw_up / dev.w_max, 1.0)
-    bd = np.minimum(dev.dw_down / -dev.w_min, 1.0)
+MEAN_FIELD_SUBSTEPS = 8  # Runge-Kutta substeps of an aggregated batch of exp_step / pow_step steps
+
+
+def _mean_field_steps(w: np.ndarray, n_up: np.ndarray, n_down: np.ndarray, dev: DeviceArrays,
+                      rng: np.random.Generator) -> np.ndarray:
+    """n_up up and n_down down steps of a device without a closed form, as evenly interleaved
+    steps taken as a flow: dw/dk = (n_up f_up(w) + n_down f_down(w)) / n over k in [0, n],
+    integrated by MEAN_FIELD_SUBSTEPS classical Runge-Kutta substeps (the weight clipped to its
+    bounds at every stage). The pulse-to-pulse noise follows the linear-noise approximation
+    dV/dk = 2 J V + dw_min_std^2 (n_up f_up^2 + n_down f_down^2) / n, J = d(drift)/dw, integrated
+    exactly over each substep with J and f at its midpoint. The flow is that of the modified step
+    ``_flow_step``, so that n steps one way land where n discrete steps do (to second order)."""
+    h_up, h_down = n_up / MEAN_FIELD_SUBSTEPS, n_down / MEAN_FIELD_SUBSTEPS  # steps per substep
+
+    def clip(v: np.ndarray) -> np.ndarray:
+        return np.clip(v, dev.w_min, dev.w_max)
+
+    def drift(v: np.ndarray) -> np.ndarray:  # the change over one substep
+        return h_up * _flow_step(v, True, dev) + h_down * _flow_step(v, False, dev)
+
+    std = dev.dw_min_std
+    var = np.zeros_like(w)
+    for _ in range(MEAN_FIELD_SUBSTEPS):
+        k1 = drift(w)
+        mid = clip(w + k1 / 2)
+        k2 = drift(mid)
+        k3 = drift(clip(w + k2 / 2))
+        k4 = drift(clip(w + k3))
+        if std > 0:
+            f_up, f_down = mean_step(mid, True, dev), mean_step(mid, False, dev)
+            added = std**2 * (h_up * f_up**2 + h_down * f_down**2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # a direction without steps adds nothing, even where its slope is infinite
+                jac = np.where(h_up > 0, h_up * step_slope(mid, True, dev), 0.0) + \
+                    np.where(h_down > 0, h_down * step_slope(mid, False, dev), 0.0)
+                decay = np.where(jac == 0, 1.0, np.expm1(2 * jac) / (2 * jac))  # 1 at J = 0, 0 at J = -inf
+            var = var * np.exp(2 * jac) + added * decay
+        w = clip(w + (k1 + 2 * k2 + 2 * k3 + k4) / 6)
+    if std <= 0:
+        return w
+    return w + np.sqrt(var) * rng.standard_normal(w.shape)
+
+
+def _affine_steps(w: np.ndarray, n_up: np.ndarray, n_down: np.ndarray, steps: tuple[np.ndarray, ...], std: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """The weights after n_up steps w -> w + s_up - beta_up w and n_down steps w -> w + s_down -
+    beta_down w, evenly interleaved, each step times (1 + std xi); ``steps`` = (s_up, beta_up,
+    s_down, beta_down). Finite for beta = 0 (constant steps) and beta = 1 (a jump to the fixed point)."""
+    s_up, beta_up, s_down, beta_down = steps
     n = n_up + n_down
-    pull = n_up * bu + n_down * bd  # total pull strength; 0 where nothing happens
-    moving = pull > 0
-    safe_pull = np.where(moving, pull, 1.0)
-    target = np.where(moving, (n_up * bu * dev.w_max + n_down * bd * dev.w_min) / safe_pull, w)
-    rn = (1.0 - bu) ** n_up * (1.0 - bd) ** n_down  # contraction after all n steps
-    mean = target + (w - target) * rn
-    if dev.dw_min_std <= 0:
+    pull = n_up * beta_up + n_down * beta_down  # total pull strength; 0 where nothing contracts
+    push = n_up * s_up + n_down * s_down
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_r = np.where(n_up > 0, n_up * np.log1p(-beta_up), 0.0) + np.where(n_down > 0, n_down * np.log1p(-beta_down), 0.0)
+        # mean: w + (push - pull w) (1 - r^n) / pull, with r^n = e^log_r the contraction; -> push as pull -> 0
+        gain = np.where(pull > 0, -np.expm1(log_r) / np.where(pull > 0, pull, 1.0), 1.0)
+    drift = push - pull * w
+    mean = w + drift * gain
+    if std <= 0:
         return mean
-    # First-order noise: step k (mean path w_k = w* + (w - w*) r^k, r = rn^(1/n)) adds
-    # std * size_k * xi_k, shrunk by r^(n-1-k) until the end. Sum the variances in closed form.
+    # First-order noise: step k of n (mean path w_k, per-step contraction r = e^(log_r / n)) has
+    # the size f(w_k) = f(w) - (beta / pull) drift (1 - r^k) =: A - B r^k and adds std f(w_k) xi_k,
+    # shrunk by r^(n-1-k) until the end. Sum the variances in closed form.
     safe_n = np.where(n > 0, n, 1.0)
-    r = np.where(moving, rn ** (1.0 / safe_n), 1.0)
+    r = np.where(n > 0, np.exp(log_r / safe_n), 1.0)
     s0 = _geometric(r * r, n)  # sum_k r^(2(n-1-k))
     s1 = r ** np.maximum(n - 1, 0) * _geometric(r, n)  # sum_k r^(2(n-1)-k)
     s2 = n * r ** (2 * np.maximum(n - 1, 0))  # sum_k r^(2(n-1))
-    e = w - target
-    up_a, down_a = dev.w_max - target, target - dev.w_min  # step size = a + b r^k times bu or bd
-    var = (n_up / safe_n) * bu**2 * (up_a**2 * s0 - 2 * up_a * e * s1 + e**2 * s2)
-    var += (n_down / safe_n) * bd**2 * (down_a**2 * s0 + 2 * down_a * e * s1 + e**2 * s2)
-    return mean + dev.dw_min_std * np.sqrt(np.maximum(var, 0.0)) * rng.standard_normal(w.shape)
+    var = np.zeros_like(mean)
+    for count, s, beta in ((n_up, s_up, beta_up), (n_down, s_down, beta_down)):
+        share = np.where(pull > 0, beta / np.where(pull > 0, pull, 1.0), 0.0) * drift
+        a, b = s - beta * w - share, -share
+        var += (count / safe_n) * (a**2 * s0 - 2 * a * b * s1 + b**2 * s2)
+    return mean + std * np.sqrt(np.maximum(var, 0.0)) * rng.standard_normal(w.shape)
+
+
+def _flow_step(w: np.ndarray, up: bool, dev: DeviceArrays) -> np.ndarray:
+    """The step f - f f' / 2 whose flow over one unit matches one discrete step w -> w + f(w) to
+    second order (backward error analysis of Euler's method); f' is limited to [-1, 1], where the
+    expansion holds (pow_step's slope is infinite at the bound)."""
+    f = mean_step(w, up, dev)
+    return f * (1.0 - 0.5 * np.clip(step_slope(w, up, dev), -1.0, 1.0))
 
 
 def _geometric(q: np.ndarray, n: np.ndarray) -> np.ndarray:
     """sum_{k<n} q^k, also where q == 1 (then n)."""
     near_one = np.abs(1.0 - q) < 1e-12
     return np.where(near_one, n, (1.0 - q**n) / np.where(near_one, 1.0, 1.0 - q))
+
+
+def _stepwise(w: np.ndarray, n_up: np.ndarray, n_down: np.ndarray, dev: DeviceArrays, rng: np.random.Generator) -> None:
+    """The pulses of one rank-1 update (each device moves one way: n_up or n_down is 0) one at a
+    time, vectorised over the devices: the numpy path's exact mode for the step models without a
+    closed form (exp_step, pow_step; at most BL iterations)."""
+    for k in range(int(max(n_up.max(initial=0), n_down.max(initial=0)))):
+        step_once(w, n_up > k, n_down > k, dev, rng)
 
 
 def pulse_trains(v: np.ndarray, scale: float, bl: int, rng: np.random.Generator) -> np.ndarray:
@@ -169,7 +241,8 @@ def exact_update(w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float, dw_min:
     for xk, dk in zip(x, d):
         counts = coincidence_counts(xk, dk, lr, dw_min, up, rng, stats)
         if counts is not None:
-            apply_counts(w, counts[0], counts[1], dev, rng)
+            apply = _stepwise if dev.model in (EXP, POW) else apply_counts
+            apply(w, counts[0], counts[1], dev, rng)
     return stats
 
 

@@ -10,8 +10,8 @@ For every rank-1 update (x, d) and every time slot t < BL: each input line j pul
 probability min(1, B |x_j|), each output line i with min(1, A |d_i|); every device whose two
 lines pulse takes ONE step, with its own pulse-to-pulse draw xi ~ N(0, 1), and is clipped to its
 bounds right away:
-    up   (d_i x_j < 0): w += dw_up   * (1 + dw_min_std xi) * (1 - w / w_max  if soft bounds)
-    down (d_i x_j > 0): w -= dw_down * (1 + dw_min_std xi) * (1 - w / w_min  if soft bounds)
+    w += mean_step(w) * (1 + dw_min_std xi)    (the step model's mean step of the pulse's direction:
+                                                up where d_i x_j < 0, down where d_i x_j > 0)
 """
 
 from __future__ import annotations

@@ -26,12 +26,15 @@ from .devices import DeviceArrays, draw_devices
 from .fastrandom import seed_state
 
 UpdateMode = Literal["exact", "aggregated"]
-Backend = Literal["numba", "numpy"]
+Backend = Literal["numba", "numba-f32", "numpy"]
 
 
 def default_backend() -> Backend:
-    """numba unless RPUARCH_BACKEND=numpy (the pure-numpy fallback, slower, same distribution)."""
-    return "numpy" if os.environ.get("RPUARCH_BACKEND", "").lower() == "numpy" else "numba"
+    """numba unless RPUARCH_BACKEND says numpy (the pure-numpy fallback, slower, same
+    distribution) or numba-f32 (the analog products in float32, faster, same distribution:
+    docs/device.md, Speed)."""
+    value = os.environ.get("RPUARCH_BACKEND", "").lower()
+    return value if value in ("numpy", "numba-f32") else "numba"
 
 
 class AnalogTile:
@@ -73,6 +76,13 @@ class AnalogTile:
         self._stream = seed_state(rng)
         self._forward_params = periphery_kernel.pack(io.forward, bound_management=True)
         self._backward_params = periphery_kernel.pack(io.backward, bound_management=False)
+        self._weights32: np.ndarray | None = None  # numba-f32: W in float32, made when first read
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_weights32"}  # a copy of W: not in checkpoints
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _weights32=None)
 
     def reseed(self, rng: np.random.Generator) -> None:
         """Draw all further noise and pulse trains from ``rng``; the devices stay as drawn."""
@@ -94,6 +104,16 @@ class AnalogTile:
             self._weights = value.copy()
         else:  # a device cannot hold a conductance beyond its own bounds
             self._weights = np.clip(value, self.devices.w_min, self.devices.w_max)
+        self._weights32 = None
+
+    def _read_weights(self) -> np.ndarray:
+        """The weights the analog products read: W, or its float32 copy with numba-f32 (made
+        again after every update)."""
+        if self.backend != "numba-f32":
+            return self._weights
+        if self._weights32 is None:
+            self._weights32 = self._weights.astype(np.float32)
+        return self._weights32
 
     # ------------------------------------------------------------------ reads
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -105,9 +125,9 @@ class AnalogTile:
             self.activity.forward_outputs += x.shape[0] * self.out_size
             return x @ self._weights.T
         a = self.activity
-        if self.backend == "numba":
+        if self.backend != "numpy":
             counts = np.zeros(2, dtype=np.int64)
-            y = periphery_kernel.managed_matvec(self._weights.T, x, self._forward_params, self._stream, counts)
+            y = periphery_kernel.managed_matvec(self._read_weights().T, x, self._forward_params, self._stream, counts)
             repeats, saturated = int(counts[0]), int(counts[1])
         else:
             y, stats = periphery.matvec(self._weights, x, io, self.rng, bound_management=True)
@@ -128,9 +148,9 @@ class AnalogTile:
             self.activity.backward_vectors += d.shape[0]
             self.activity.backward_outputs += d.shape[0] * self.in_size
             return d @ self._weights
-        if self.backend == "numba":
+        if self.backend != "numpy":
             counts = np.zeros(2, dtype=np.int64)
-            z = periphery_kernel.managed_matvec(self._weights, d, self._backward_params, self._stream, counts)
+            z = periphery_kernel.managed_matvec(self._read_weights(), d, self._backward_params, self._stream, counts)
             saturated = int(counts[1])
         else:
             z, stats = periphery.matvec(self._weights.T, d, io, self.rng, bound_management=False)
@@ -157,8 +177,9 @@ class AnalogTile:
         if not (np.isfinite(x).all() and np.isfinite(d).all()):
             # A NaN has no pulse probability; refuse rather than send garbage trains.
             raise ValueError("update: x and d must be finite (the training diverged?)")
-        dw_min = self.device_config.dw_min
-        if self.backend == "numba":
+        dw_min = self.device_config.granularity  # aihwkit's weight granularity sets the pulse scales
+        self._weights32 = None
+        if self.backend != "numpy":
             stats = kernels.update(self._weights, x, d, lr, dw_min, self.update_config, self.devices,
                                    self.rng, aggregate=self.mode == "aggregated", state=self._stream)
         else:

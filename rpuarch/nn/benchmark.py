@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,6 +28,7 @@ import numpy as np
 from ..config import resolve
 from ..config.workload import Workload
 from ..blas import blas_threads
+from ..memory import keep_freed_memory
 from .data import StreamBatches, check_trainable
 from .train import build_networks, load_data
 
@@ -174,9 +177,73 @@ def benchmark_training(seconds: float = 5.0, seed: int = 0, dataset: dict | None
     data = load_data(workload)
     load_before = os.getloadavg()[0]
     cases = []
+    keep_freed_memory()
     with blas_threads(1):
         for spec in CASES:
             if progress:
                 progress(spec[0])
             cases.append(_run_case(spec, data, seconds, dataset, seed))
+    return TrainBenchResult(cases, data.corpus.report.source, data.vocab.size, load_before, os.getloadavg()[0], os.cpu_count() or 0)
+
+
+# ---------------------------------------------------------------------------- a workload's own networks
+def _time_windows(models: list, batches: StreamBatches, lr: float, seconds: float, threads: int) -> tuple[float, float, int, float]:
+    """Train ``models`` from their initial state over consecutive windows for about ``seconds``,
+    on ``threads`` threads as ``train`` does (each model in a thread of its own, the updates in a
+    pool), or one after another on one: (characters per second by the wall clock, by the process
+    CPU clock, windows per model, the first model's last loss in nats/char)."""
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool, \
+            ThreadPoolExecutor(len(models)) if threads > 1 and len(models) > 1 else nullcontext() as runners:
+        return _timed_windows(models, batches, lr, seconds, pool, runners)
+
+
+def _timed_windows(models, batches, lr, seconds, pool, runners) -> tuple[float, float, int, float]:
+    states = [m.initial_state(batches.streams) for m in models]
+    for k, m in enumerate(models):  # warm-up window: loads the compiled kernels
+        _, states[k] = m.train_window(*batches.window(0), states[k], lr)
+    per_window = batches.chars_per_window
+    window, losses = 1, [float("nan")] * len(models)
+
+    def step(k: int) -> None:
+        losses[k], states[k] = models[k].train_window(*batches.window(window), states[k], lr, None, pool)
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    while (time.perf_counter() - w0 < seconds or window < 4) and window < batches.windows:
+        if runners is None:
+            for k in range(len(models)):
+                step(k)
+        else:
+            list(runners.map(step, range(len(models))))
+        window += 1
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    chars = (window - 1) * per_window * len(models)
+    return chars / wall, chars / max(cpu, 1e-9), window - 1, losses[0] / per_window
+
+
+def benchmark_workload(workload: Workload, seconds: float = 5.0, threads: int = 2, progress=None) -> TrainBenchResult:
+    """Training speed of a workload's own RPU network and twin: each alone on one thread, then
+    (``threads`` > 1) the RPU network alone with its updates overlapped, and both networks side by
+    side, as ``rpuarch train --threads`` runs them. Every case trains fresh networks from the same
+    initial weights over the first windows of the corpus; rates by the wall clock (the threaded
+    cases) and the process CPU clock. One case on two threads shows its speed-up over one only
+    when the machine has a second core free."""
+    data = load_data(workload)
+    cfg = workload.training
+    batches = check_trainable(data, cfg.streams, cfg.seq_length)
+    mode = cfg.update_mode
+    specs = [(f"RPU {mode}, {cfg.streams} streams, 1 thread", ("rpu",), 1),
+             (f"FP twin, {cfg.streams} streams, 1 thread", ("fp",), 1)]
+    if threads > 1:
+        specs += [(f"RPU {mode}, {threads} threads (updates overlapped)", ("rpu",), threads),
+                  (f"RPU and twin side by side, {threads} threads", ("rpu", "fp"), threads)]
+    load_before = os.getloadavg()[0]
+    cases = []
+    keep_freed_memory()
+    with blas_threads(1):
+        for name, labels, n in specs:
+            if progress:
+                progress(name)
+            networks = build_networks(workload, data.vocab.size)
+            wall, cpu, windows, loss = _time_windows([networks[label] for label in labels], batches, cfg.lr, seconds, n)
+            cases.append(TrainCase(name, cfg.streams, mode, cpu, wall, wall, None, None, windows, {}, loss))
     return TrainBenchResult(cases, data.corpus.report.source, data.vocab.size, load_before, os.getloadavg()[0], os.cpu_count() or 0)

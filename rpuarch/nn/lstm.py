@@ -41,23 +41,24 @@ def gate_scale(hidden: int) -> np.ndarray:
     return np.repeat(np.array([0.5, 0.5, 1.0, 0.5], DTYPE), hidden)
 
 
-def cell_forward(a, c_prev, act, c_out, tanh_c, h_out, scale) -> None:
+def cell_forward(a, c_prev, act, c_out, tanh_c, h_out, scale, z_next=None, h_at=0) -> None:
     """Gate activations, new cell and hidden state of one step for every stream.
 
-    a: (B, 4H) pre-activations; writes act (B, 4H) = [i, f, g, o], c_out, tanh_c, h_out (B, H).
+    a: (B, 4H) pre-activations; writes act (B, 4H) = [i, f, g, o], c_out, tanh_c, h_out (B, H),
+    and h_out into columns [h_at, h_at + H) of ``z_next`` (the next step's array input) if given.
     The nonlinearities are vectorised numpy tanh calls (SIMD: at B = 32 a third faster than
-    scalar libm calls in a compiled loop, no slower at B = 1); the gate algebra between them is
-    one compiled kernel.
+    scalar libm calls in a compiled loop, no slower at B = 1); the algebra around them is
+    compiled (few calls a step: each costs a microsecond, and with two networks on two threads
+    a hand-over of the interpreter lock).
     """
-    hidden = c_prev.shape[1]
     np.multiply(a, scale, out=act)
     np.tanh(act, out=act)
     _gates_and_cell(act, c_prev, c_out)
     np.tanh(c_out, out=tanh_c)
-    np.multiply(act[:, 3 * hidden :], tanh_c, out=h_out)
+    _hidden(act, tanh_c, h_out, z_next, h_at)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _gates_and_cell(act, c_prev, c_out):  # pragma: no cover - compiled
     """act holds tanh(a/2) for i, f, o (made sigmoids here) and tanh(a) for g; c = f c_prev + i g."""
     batch, hidden = c_prev.shape
@@ -71,14 +72,28 @@ def _gates_and_cell(act, c_prev, c_out):  # pragma: no cover - compiled
             c_out[b, j] = f * c_prev[b, j] + i * act[b, 2 * hidden + j]
 
 
-@numba.njit(cache=True)
-def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compiled
-    """Back-propagate one step: dh (B, H) into h_t, dc (B, H) into c_t from step t + 1.
+@numba.njit(cache=True, nogil=True)
+def _hidden(act, tanh_c, h_out, z_next, h_at):  # pragma: no cover - compiled
+    """h = o tanh(c) into h_out, and into z_next[:, h_at:h_at + H] unless z_next is None."""
+    batch, hidden = h_out.shape
+    for b in range(batch):
+        for j in range(hidden):
+            h = act[b, 3 * hidden + j] * tanh_c[b, j]
+            h_out[b, j] = h
+            if z_next is not None:
+                z_next[b, h_at + j] = h
+
+
+@numba.njit(cache=True, nogil=True)
+def cell_backward(dh_out, dz_next, h_at, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compiled
+    """Back-propagate one step: the loss gradient dh_out (B, H) on h_t plus the gradient from
+    step t + 1, columns [h_at, h_at + H) of its array input gradient dz_next; dc (B, H) into c_t
+    from step t + 1.
 
     Writes da (B, 4H), the gradient of the pre-activations, and overwrites dc with the gradient
     into c_{t-1}.
     """
-    batch, hidden = dh.shape
+    batch, hidden = dh_out.shape
     for b in range(batch):
         for j in range(hidden):
             i = act[b, j]
@@ -86,11 +101,12 @@ def cell_backward(dh, dc, act, c_prev, tanh_c, da):  # pragma: no cover - compil
             g = act[b, 2 * hidden + j]
             o = act[b, 3 * hidden + j]
             tc = tanh_c[b, j]
-            dct = dc[b, j] + dh[b, j] * o * (1.0 - tc * tc)
+            dh = dh_out[b, j] + dz_next[b, h_at + j]
+            dct = dc[b, j] + dh * o * (1.0 - tc * tc)
             da[b, j] = dct * g * i * (1.0 - i)
             da[b, hidden + j] = dct * c_prev[b, j] * f * (1.0 - f)
             da[b, 2 * hidden + j] = dct * i * (1.0 - g * g)
-            da[b, 3 * hidden + j] = dh[b, j] * tc * o * (1.0 - o)
+            da[b, 3 * hidden + j] = dh * tc * o * (1.0 - o)
             dc[b, j] = dct * f
 
 
@@ -160,9 +176,11 @@ class LSTMLayer:
         trace.h[0] = h0
         trace.c[0] = c0
         forward, scale, h_at = self.array.forward, self._scale, self.h_at
+        z[0, :, h_at : h_at + hidden] = h0
         for t in range(steps):
-            z[t, :, h_at : h_at + hidden] = trace.h[t]
-            cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1], scale)
+            z_next = z[t + 1] if t + 1 < steps else None  # takes h_t
+            cell_forward(forward(z[t]), trace.c[t], trace.act[t], trace.c[t + 1], trace.tanh_c[t], trace.h[t + 1], scale,
+                         z_next, h_at)
         return trace
 
     def backward(self, trace: LayerTrace, dh_out: np.ndarray, want_dx: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -176,17 +194,14 @@ class LSTMLayer:
         n = self.inputs
         da = np.empty((steps, batch, 4 * hidden), DTYPE)
         dx = np.empty((steps, batch, n), DTYPE) if want_dx else None
-        dh = np.empty((batch, hidden), DTYPE)
         dc = np.zeros((batch, hidden), DTYPE)
-        dh_next = np.zeros((batch, hidden), DTYPE)
+        dz = np.zeros((batch, self.columns), DTYPE)  # the input gradient of step t + 1 (none after the last)
         backward, h_at = self.array.backward, self.h_at
         for t in range(steps - 1, -1, -1):
-            np.add(dh_out[t], dh_next, out=dh)
-            cell_backward(dh, dc, trace.act[t], trace.c[t], trace.tanh_c[t], da[t])
+            cell_backward(dh_out[t], dz, h_at, dc, trace.act[t], trace.c[t], trace.tanh_c[t], da[t])
             if t == 0 and not want_dx:
                 break  # nothing flows further back
             dz = backward(da[t])
-            dh_next[:] = dz[:, h_at : h_at + hidden]
             if dx is not None:
                 dx[t] = dz[:, :n]
         return da, dx

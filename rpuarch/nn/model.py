@@ -15,7 +15,9 @@ bias. So every mapping starts from the same function of the same initial draw.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -172,10 +174,15 @@ class CharLSTM:
         loss, _ = self._softmax_loss(logits, targets.reshape(-1))
         return loss, new_state
 
-    def gradients(self, ids: np.ndarray, targets: np.ndarray, state: State) -> tuple[float, Gradients, State]:
+    def gradients(self, ids: np.ndarray, targets: np.ndarray, state: State,
+                  ready: Callable[[AnalogMatrix, np.ndarray, np.ndarray], None] | None = None,
+                  ) -> tuple[float, Gradients, State]:
         """Training pass of a window: (summed cross-entropy in nats, update pairs, next state).
 
-        ids, targets: (T, B). The pairs are the gradient of (summed loss) / B.
+        ids, targets: (T, B). The pairs are the gradient of (summed loss) / B. ``ready(array, x,
+        d)``, when given and the loss is finite, is called with each array's pairs as soon as the
+        backward pass has read that array for the last time (the softmax layer first, then the
+        LSTM layers from the top): from then on it may be updated.
         """
         steps, streams = ids.shape
         traces, masks, top, logits, new_state = self._forward(ids, state, train=True)
@@ -183,14 +190,17 @@ class CharLSTM:
         loss, d_logits = self._softmax_loss(logits, flat_targets)
         d_logits[np.arange(d_logits.shape[0]), flat_targets] -= 1.0
         d_logits /= streams
+        ready = ready if ready is not None and np.isfinite(loss) else lambda array, x, d: None
         pairs = {self.softmax.name: (top, d_logits)}
         dh = self.softmax.backward(d_logits)[:, : self.hidden].reshape(steps, streams, self.hidden)
+        ready(self.softmax, top, d_logits)
         for k in range(len(self.layers) - 1, -1, -1):
             if masks[k] is not None:
                 dh = dh * masks[k]
             da, dx = self.layers[k].backward(traces[k], dh, want_dx=k > 0)
             z = traces[k].z
             pairs[self.layers[k].array.name] = (z.reshape(steps * streams, -1), da.reshape(steps * streams, -1))
+            ready(self.arrays[k], *pairs[self.arrays[k].name])
             dh = dx
         return loss, Gradients(pairs), new_state
 
@@ -219,12 +229,25 @@ class CharLSTM:
         return True
 
     def train_window(self, ids: np.ndarray, targets: np.ndarray, state: State, lr: float,
-                     clip_norm: float | None = None) -> tuple[float, State]:
+                     clip_norm: float | None = None, pool: Executor | None = None) -> tuple[float, State]:
         """One SGD step on a window (its gradient clipped to ``clip_norm`` first, if given; counted
-        in ``clipped_windows``): (summed loss, next state)."""
-        loss, gradients, new_state = self.gradients(ids, targets, state)
-        if np.isfinite(loss):
-            if clip_norm is not None and self.clip(gradients, clip_norm):
-                self.clipped_windows += 1
-            self.apply(gradients, lr)
+        in ``clipped_windows``): (summed loss, next state).
+
+        With a thread ``pool`` (and no clipping, which needs the whole gradient first) each array
+        is updated in the pool while the backward pass goes on below it: the same updates of the
+        same arrays, so the same numbers."""
+        if pool is None or clip_norm is not None:
+            loss, gradients, new_state = self.gradients(ids, targets, state)
+            if np.isfinite(loss):
+                if clip_norm is not None and self.clip(gradients, clip_norm):
+                    self.clipped_windows += 1
+                self.apply(gradients, lr)
+            return loss, new_state
+        updates = []
+        try:
+            loss, _, new_state = self.gradients(
+                ids, targets, state, ready=lambda array, x, d: updates.append(pool.submit(array.update, x, d, lr)))
+        finally:
+            for update in updates:  # every update done (or failed) before the buffers are reused
+                update.result()
         return loss, new_state

@@ -21,7 +21,8 @@ import platform
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from concurrent.futures import FIRST_EXCEPTION, Executor, ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -37,6 +38,7 @@ from ..mapping import lstm_arrays
 from . import checkpoint
 from .analog_matrix import TileFactory
 from ..blas import blas_threads
+from ..memory import keep_freed_memory
 from .corpus import read_corpus
 from ..report.warnings import warnings_of
 from .data import CharData, StreamBatches, check_trainable, eval_batches, eval_windows, split_corpus, unigram_loss
@@ -219,9 +221,11 @@ def _diverged(run: NetworkRun, epoch: int, window: int, loss: float, workload: W
 
 def _train_epoch(
     run: NetworkRun, batches: StreamBatches, windows: int, workload: Workload, progress: _Progress,
-    interrupt: _Interrupt, save: Callable[[], None], out_dir: Path | None,
-) -> None:
-    """Train ``run`` from its current window to the end of the epoch (or to a Ctrl-C)."""
+    stopping: Callable[[], bool], out_dir: Path | None, pool: Executor | None,
+) -> bool:
+    """Train ``run`` from its current window to the end of the epoch: True, or False when
+    ``stopping()`` said so after a window (a Ctrl-C, or the other network failed). ``pool``:
+    threads for the arrays' updates (CharLSTM.train_window)."""
     lr, clip_norm, reset = workload.training.lr, workload.training.clip_norm, workload.training.state == "reset"
     model = run.model
     epoch = run.epochs_done
@@ -234,7 +238,7 @@ def _train_epoch(
     while run.window < windows:
         ids, targets = batches.window(run.window)
         start = model.initial_state(batches.streams) if reset else run.state
-        loss, state = model.train_window(ids, targets, start, lr, clip_norm)
+        loss, state = model.train_window(ids, targets, start, lr, clip_norm, pool)
         if not np.isfinite(loss):
             raise _diverged(run, epoch, run.window, loss, workload, out_dir)
         run.state = state
@@ -246,13 +250,13 @@ def _train_epoch(
         if progress.bar is not None:
             rate = chars_this_session / max(now - started, 1e-9)
             progress.update(task, run.window * per_window, f"{rate:,.0f} char/s, loss {run.epoch_loss / run.epoch_chars:.3f}")
-        if interrupt.requested:
+        if stopping():
             run.train_seconds += now - started
             run.train_chars += chars_this_session
-            save()
-            raise KeyboardInterrupt
+            return False
     run.train_seconds += time.perf_counter() - started
     run.train_chars += chars_this_session
+    return True
 
 
 def evaluate(model: CharLSTM, ids: np.ndarray, workload: Workload) -> float:
@@ -300,19 +304,35 @@ def load_data(workload: Workload) -> CharData:
     return split_corpus(read_corpus(workload.dataset), workload.dataset)
 
 
+def default_threads() -> int:
+    """Threads of one training run: RPUARCH_THREADS if set, else 1 (a sweep runs one process per
+    core; a single run on an idle machine is faster with 2: docs/training.md, Speed)."""
+    value = os.environ.get("RPUARCH_THREADS", "").strip()
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError("RPUARCH_THREADS", None, f"{value!r} is not a number of threads.", "a whole number, 1 or more")
+    return int(value)
+
+
 def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = False, progress: bool = True,
-          twins: TwinCache | None = None) -> dict:
+          twins: TwinCache | None = None, threads: int | None = None) -> dict:
     """Train the RPU network and its floating-point twin; return (and write) the train.json content.
 
     ``out_dir``: where train.json and checkpoint.npz go (None: nothing is written, no checkpoints).
     ``resume``: continue from ``out_dir``'s checkpoint (same workload; epochs and lr may change).
     ``twins``: take the twin from this cache when it holds it (rpuarch.nn.twin_cache), else train it
     and store it there (not after a resume: epochs or lr may have changed on the way).
+    ``threads``: 2 or more trains the two networks at the same time (the numbers do not change);
+    None: ``default_threads()``.
     Raises UserError for bad input, TrainingDiverged (a UserError, with ``.info``) on a non-finite
     loss, KeyboardInterrupt after checkpointing on Ctrl-C.
     """
     workload = loaded.workload
     out_dir = Path(out_dir) if out_dir is not None else None
+    threads = default_threads() if threads is None else threads
+    if threads < 1:
+        raise ValueError(f"threads must be 1 or more, got {threads}")
     if resume and out_dir is None:
         raise ValueError("resume needs out_dir, the directory holding the checkpoint")
     data = load_data(workload)
@@ -343,17 +363,33 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
             checkpoint.save(out_dir, workload, data.digest, run_state, summary)
 
     interrupt = _Interrupt()
-    with interrupt.installed(), blas_threads(1), _Progress(progress) as bar:
+    failed = threading.Event()  # one network failed: the other stops after its window
+
+    def stopping() -> bool:
+        return interrupt.requested or failed.is_set()
+
+    def epoch_of(run: NetworkRun) -> Callable[[], None]:
+        def run_epoch() -> None:
+            """Train and evaluate one epoch of ``run`` (unless it is stopped first)."""
+            if stopping() or not _train_epoch(run, batches, windows, workload, bar, stopping, out_dir, pool):
+                return
+            _record_epoch_timing(run)
+            run.curve.append(_evaluate_epoch(run, data, workload, bar))
+            run.epochs_done += 1
+            run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
+
+        return run_epoch
+
+    keep_freed_memory()
+    # With 2 threads or more, each network also updates its arrays in a pool while its backward pass
+    # goes on (CharLSTM.train_window): that fills the second core when one network trains alone.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpuarch-update") if threads > 1 else None
+    with interrupt.installed(), blas_threads(1), _Progress(progress) as bar, pool or nullcontext():
         for epoch in range(cfg.epochs):
             pending = [run_state.runs[label] for label in NETWORKS if run_state.runs[label].epochs_done <= epoch]
             if not pending:
                 continue  # done before a resume
-            for run in pending:
-                _train_epoch(run, batches, windows, workload, bar, interrupt, save, out_dir)
-                _record_epoch_timing(run)
-                run.curve.append(_evaluate_epoch(run, data, workload, bar))
-                run.epochs_done += 1
-                run.window, run.state, run.epoch_loss, run.epoch_chars = 0, None, 0.0, 0
+            _side_by_side([epoch_of(run) for run in pending], threads, failed)
             save()
             if interrupt.requested:
                 raise KeyboardInterrupt
@@ -365,6 +401,27 @@ def train(loaded: LoadedWorkload, out_dir: Path | None = None, resume: bool = Fa
     if out_dir is not None:
         atomic_write_json(out_dir / "train.json", result)
     return result
+
+
+def _side_by_side(tasks: list[Callable[[], None]], threads: int, failed: threading.Event) -> None:
+    """Run ``tasks`` (the networks' epochs) one after another, or with ``threads`` > 1 each in a
+    thread of its own. The networks share nothing, so their numbers are the same either way. When a
+    task raises, ``failed`` is set so that the others stop after their current window, and the
+    error is raised once they have."""
+    if threads < 2 or len(tasks) < 2:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(tasks)), thread_name_prefix="rpuarch-train") as pool:
+        pending = {pool.submit(task) for task in tasks}
+        while pending:
+            # Waits of a fraction of a second: Python runs a Ctrl-C's handler in this thread only,
+            # and only when it runs (the signal may have gone to a worker).
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+            errors = [f.exception() for f in done if f.exception() is not None]
+            if errors:
+                failed.set()
+                raise errors[0]
 
 
 def _reuse_twin(run: NetworkRun, stored: dict, key: str) -> None:

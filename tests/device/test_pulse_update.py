@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rpuarch.config import DeviceConfig, UpdateConfig
+from rpuarch.config.device import ExpStepParams, LinearStepParams, PowStepParams
 from rpuarch.device import fastrandom, kernels, pulses
 from rpuarch.device.devices import draw_devices, step_once
 from rpuarch.device.reference import reference_update
@@ -18,6 +19,17 @@ from rpuarch.device.reference import reference_update
 GV2016 = DeviceConfig()  # the gokmen-vlasov-2016 values are the model defaults
 PLAIN = DeviceConfig(dw_min_dtod=0, up_down_dtod=0, w_max_dtod=0, w_min_dtod=0)  # no device spread
 UP = UpdateConfig(desired_bl=10)
+# One of every step model, shaped so that the weight dependence matters within +-0.6.
+DEVICE_TYPES = {
+    "constant_step": GV2016,
+    "soft_bounds": GV2016.model_copy(update={"type": "soft_bounds"}),
+    "linear_step": GV2016.model_copy(update={"type": "linear_step", "linear_step": LinearStepParams(gamma_up=0.5, gamma_down=0.8)}),
+    "exp_step": GV2016.model_copy(update={"type": "exp_step"}),  # aihwkit's defaults: steps 35 % smaller at the bounds
+    # aihwkit's ReRAM fit (negative A, a and b): steps that grow towards the bound they move to
+    "exp_step_growing": GV2016.model_copy(update={"type": "exp_step", "exp_step": ExpStepParams(
+        A_up=-1.18445, A_down=-0.081404, gamma_up=5.0, gamma_down=5.0, a=-0.5, b=-0.5)}),
+    "pow_step": GV2016.model_copy(update={"type": "pow_step", "pow_step": PowStepParams(pow_gamma=0.5, pow_up_down=0.2)}),
+}
 IMPLEMENTATIONS = ["numba-exact", "numpy-exact", "numba-aggregated", "numpy-aggregated", "reference"]
 
 
@@ -223,13 +235,14 @@ def _assert_same_distribution(a, b):
     assert var_a.sum() / var_b.sum() == pytest.approx(1, abs=0.15)
 
 
-@pytest.mark.parametrize("device_type", ["constant_step", "soft_bounds"])
+@pytest.mark.parametrize("device_type", list(DEVICE_TYPES))
 @pytest.mark.parametrize("impl", ["numba-exact", "numpy-exact"])
 def test_exact_paths_match_the_per_pulse_reference_at_the_bounds(impl, device_type):
-    """Clipping n steps once equals clipping every step (exact, hard bounds) and the soft-bounds
-    closed form (exact mean, first-order noise) match pulse-by-pulse updating: 200 replicates,
-    80 devices, many of them pushed into their bounds."""
-    cfg = GV2016.model_copy(update={"type": device_type})
+    """Clipping n steps once equals clipping every step (exact, hard bounds), the affine closed
+    form of soft bounds and linear step (exact mean, first-order noise) and the step-by-step
+    exp and pow steps match pulse-by-pulse updating: 200 replicates, 80 devices, many of them
+    pushed into their bounds."""
+    cfg = DEVICE_TYPES[device_type]
     fast, dev = _replicates(impl, cfg, 200, seed=11)
     slow, _ = _replicates("reference", cfg, 200, seed=12)
     hit = np.isclose(fast, dev.w_max) | np.isclose(fast, dev.w_min)
@@ -238,9 +251,9 @@ def test_exact_paths_match_the_per_pulse_reference_at_the_bounds(impl, device_ty
     _assert_same_distribution(fast, slow)
 
 
-@pytest.mark.parametrize("device_type", ["constant_step", "soft_bounds"])
+@pytest.mark.parametrize("device_type", list(DEVICE_TYPES))
 def test_numba_and_numpy_aggregated_paths_agree(device_type):
-    cfg = GV2016.model_copy(update={"type": device_type})
+    cfg = DEVICE_TYPES[device_type]
     fast, _ = _replicates("numba-aggregated", cfg, 200, seed=21)
     slow, _ = _replicates("numpy-aggregated", cfg, 200, seed=22)
     _assert_same_distribution(fast, slow)

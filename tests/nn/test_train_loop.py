@@ -161,7 +161,7 @@ def test_divergence_stops_names_the_knob_and_keeps_the_checkpoint(tiny, tmp_path
     written = (out / "train.json").read_bytes()
     original = model_module.CharLSTM.train_window
 
-    def nan_loss(self, ids, targets, state, lr, clip_norm=None):
+    def nan_loss(self, ids, targets, state, lr, clip_norm=None, pool=None):
         return float("nan"), state
 
     monkeypatch.setattr(model_module.CharLSTM, "train_window", nan_loss)
