@@ -16,9 +16,9 @@ INCOMPLETE = 3  # exit status: runs are pending (stopped by --budget); the same 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "study", help="run one of the paper's studies (workloads/paper/) and write its report",
-        description="Run every condition and seed of a study file at its default scale (fits in 30 minutes on 2 "
-        "cores) or at the paper's (--full), analyse the results with their spread over seeds, and write "
-        "OUT/report.md, results.json and PNG plots; the index reports/README.md is regenerated. Each finished run is a "
+        description="Run every condition and seed of a study file at its default scale (one where the networks "
+        "converge, hours on 2 cores) or at the paper's (--full), analyse the results with their spread over seeds, and "
+        "write OUT/report.md, results.json and PNG plots; the index reports/README.md is regenerated. Each finished run is a "
         "small JSON file under OUT/runs/ (commit it with the report): a study stopped by --budget or Ctrl-C resumes "
         "where it stopped, and its report lists the runs still pending. Exit status 0: every run finished; 3: runs "
         "pending; 2: bad input. See docs/studies.md.",

@@ -562,7 +562,7 @@ def _setup_lines(results: dict[str, Any], study: Study) -> list[str]:
     out = []
     rows = results["settings"]
     if rows:
-        scale = "the paper's scale (--full)" if results["scale"] == "full" else "a reduced scale that fits in 30 minutes on 2 cores"
+        scale = "the paper's scale (--full)" if results["scale"] == "full" else "the study's default scale, smaller than the paper's"
         out += [f"This run is at {scale}.", ""]
         if study.scale_note and results["scale"] != "full":
             out += [study.scale_note.strip(), ""]

@@ -98,7 +98,7 @@ class Study(Section):
                        " with and without dropout, FP and RPU.")
     paper: str = field(..., "What the paper states (REFERENCE.md), quoted for the comparison.")
     workload: str | None = field(None, "Base workload, relative to the study file (for scale: tile, chip and schedule).")
-    quick: dict[str, Any] = field({}, "Overrides of the default scale, which fits in 30 minutes on 2 cores.")
+    quick: dict[str, Any] = field({}, "Overrides of the default scale, smaller than the paper's (scale_note says why).")
     full: dict[str, Any] = field({}, "Overrides of the paper's scale (--full).")
     scale_note: str = field("", "Why the default scale is smaller than the paper's.")
     seeds: list[int] = field([1], "Seeds every setting starts with (the seed rule may add more).", min_length=1)
