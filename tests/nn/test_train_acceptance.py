@@ -1,4 +1,4 @@
-"""Acceptance (issue 3): on a 200 KB prefix of War and Peace a 1 x 64 LSTM learns, on ideal
+"""Acceptance: on a 200 KB prefix of War and Peace a 1 x 64 LSTM learns, on ideal
 devices behind the realistic periphery and on the gokmen-vlasov-2016 device, close to its
 floating-point twin.
 
