@@ -84,6 +84,8 @@ class Comparison:
     pooled_std: float  # sqrt((s_a^2 + s_b^2) / 2): the per-seed spread of either side
     resolved: bool
     separated: bool = False  # no overlap of the per-seed values (at least SEPARATED_MIN a side)
+    pairs_up: int | None = None  # paired: seeds where a is above b (None: not paired)
+    pairs_down: int | None = None  # paired: seeds where a is below b
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,7 +112,8 @@ def compare(a: Sequence[float], b: Sequence[float], seeds_a: Sequence[int] | Non
         if len(diffs) >= 2:
             d = summarize(diffs)
             t, df, p, low, high = _interval(d.mean, d.std / math.sqrt(d.n), d.n - 1)
-            return Comparison(d.mean, "paired", d.n, t, df, p, low, high, d.std, pooled, p < ALPHA or separated, separated)
+            return Comparison(d.mean, "paired", d.n, t, df, p, low, high, d.std, pooled, p < ALPHA or separated, separated,
+                              sum(x > 0 for x in diffs), sum(x < 0 for x in diffs))
     diff = sa.mean - sb.mean
     if sa.n < 2 or sb.n < 2:
         return Comparison(diff, "none", min(sa.n, sb.n), None, None, None, None, None, None, pooled, False)

@@ -27,6 +27,15 @@ def test_paired_when_seeds_match_welch_otherwise():
     half = 4.302653 * 0.611010 / math.sqrt(3)
     assert (paired.ci_low, paired.ci_high) == (pytest.approx(0.633333 - half, abs=1e-5), pytest.approx(0.633333 + half, abs=1e-5))
     assert not paired.resolved and paired.ci_low < 0 < paired.ci_high
+    assert (paired.pairs_up, paired.pairs_down) == (3, 0) and welch.pairs_up is None
+
+
+def test_a_difference_in_the_same_direction_in_every_seed_is_counted_even_when_unresolved():
+    # The Tiki-Taka study's case: SGD breaks down in two seeds of three by very different amounts,
+    # the third ends close to the other algorithm. Lower in every seed, yet not resolved.
+    c = compare([2.806, 2.947, 2.791], [7.681, 24.160, 2.913], [1, 2, 3], [1, 2, 3])
+    assert not c.resolved and (c.pairs_up, c.pairs_down) == (0, 3)
+    assert compare([1.0, 2.0, 3.0], [1.0, 1.5, 3.5], [1, 2, 3], [1, 2, 3]).pairs_down == 1  # a tie counts neither way
 
 
 def test_the_interval_excludes_zero_exactly_when_p_is_below_five_percent():

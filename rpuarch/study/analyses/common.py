@@ -75,7 +75,7 @@ def comparison_facts(prefix: str, c: Comparison, difference_of_interest: float) 
             f"{prefix}_resolved_up": c.resolved and c.diff > 0, f"{prefix}_resolved_down": c.resolved and c.diff < 0,
             f"{prefix}_ci_low": c.ci_low, f"{prefix}_ci_high": c.ci_high, f"{prefix}_n": c.n,
             f"{prefix}_within": verdict == "within", f"{prefix}_undecided": verdict == "undecided",
-            f"{prefix}_pooled_std": c.pooled_std,
+            f"{prefix}_pooled_std": c.pooled_std, f"{prefix}_pairs_up": c.pairs_up, f"{prefix}_pairs_down": c.pairs_down,
             f"{prefix}_by_separation": c.resolved and not (c.p is not None and c.p < ALPHA)}
 
 
