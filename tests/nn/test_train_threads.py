@@ -13,6 +13,7 @@ from rpuarch.cli import main
 from rpuarch.errors import ConfigError, TrainingDiverged
 from rpuarch.nn import checkpoint
 from rpuarch.nn import model as model_module
+from rpuarch.nn import train as train_module
 from rpuarch.nn.train import default_threads
 
 from test_train_loop import numbers, run, write_workload
@@ -52,21 +53,39 @@ def test_ctrl_c_on_two_threads_checkpoints_and_resume_is_exact(two_layers, tmp_p
     calls = {"n": 0}
     lock = threading.Lock()
     original = model_module.CharLSTM.train_window
+    handled = threading.Event()
+
+    class ObservedInterrupt(train_module._Interrupt):
+        """The real handler, with a note of when it has run (in the main thread)."""
+
+        @property
+        def requested(self) -> bool:
+            return handled.is_set()
+
+        @requested.setter
+        def requested(self, value: bool) -> None:
+            if value:
+                handled.set()
 
     def interrupted_once(self, *args):
         with lock:
             calls["n"] += 1
-            now = calls["n"] == windows  # both networks are in their first epoch
+            now, after = calls["n"] == windows, calls["n"] > windows  # both networks are in their first epoch
         if now:
             signal.raise_signal(signal.SIGINT)  # the real handler: finish the windows, save, stop
+        if after:
+            # Python runs the handler in the main thread when that thread next runs: on a loaded
+            # machine the workers could finish the epoch first. Hold them until it has.
+            assert handled.wait(timeout=60), "the SIGINT handler did not run within 60 s"
         return original(self, *args)
 
+    monkeypatch.setattr(train_module, "_Interrupt", ObservedInterrupt)
     monkeypatch.setattr(model_module.CharLSTM, "train_window", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
         run(path, overrides, out_dir=out, threads=2)
     assert checkpoint.path_in(out).is_file() and not (out / "train.json").exists()
     assert calls["n"] < 2 * windows  # stopped mid-epoch, not at its end
-    monkeypatch.setattr(model_module.CharLSTM, "train_window", original)
+    monkeypatch.undo()  # the real train_window and interrupt for the resumed run
     assert numbers(run(path, overrides, out_dir=out, resume=True, threads=2)) == numbers(straight)
 
 
