@@ -456,19 +456,25 @@ def scale_table(run: StudyRun) -> list[dict[str, Any]]:
         return [{"field": k, "default": run.study.quick.get(k), "full": run.study.full.get(k)}
                 for k in dict.fromkeys([*run.study.quick, *run.study.full])]
     rows = []
-    this = run.points[0].loaded.workload.model_dump(mode="json")
+    dumps = [p.loaded.workload.model_dump(mode="json") for p in run.points]
     for key in dict.fromkeys([*run.study.quick, *run.study.full]):
-        rows.append({"field": key, "this_run": _lookup(this, key), "default": run.study.quick.get(key, "(workload)"),
+        # A point's dump leaves out what it does not use (an sgd device has no transfer section):
+        # the value of the first point that has the field.
+        values = (v for v in (_lookup(d, key) for d in dumps) if v is not _ABSENT)
+        rows.append({"field": key, "this_run": next(values, None), "default": run.study.quick.get(key, "(workload)"),
                      "full": run.study.full.get(key, "(workload)")})
     return rows
+
+
+_ABSENT = object()
 
 
 def _lookup(tree: dict[str, Any], dotted: str) -> Any:
     node: Any = tree
     for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
     return node
 
 

@@ -4,11 +4,13 @@ workload at both scales, and the sweep studies share their reference runs with s
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from rpuarch.config.loader import REPO_ROOT
 from rpuarch.study.points import build_points
+from rpuarch.study.runner import scale_table
 from rpuarch.study.spec import load_study, to_overrides, workload_path
 
 STUDIES = sorted(p for p in (REPO_ROOT / "workloads" / "paper").glob("*.yaml") if "study:" in p.read_text())
@@ -42,3 +44,14 @@ def test_sweep_studies_share_their_reference_runs_with_study_one():
     baseline = keys("fp-vs-rpu")
     for name in ("asymmetry", "dac", "adc", "states"):
         assert baseline <= keys(name), f"{name} does not reuse the baseline runs of fp-vs-rpu"
+
+
+def test_the_setup_table_shows_a_field_that_only_some_settings_use():
+    # The Tiki-Taka study sweeps sgd first, whose device leaves out the transfer section.
+    path = REPO_ROOT / "workloads" / "paper" / "tiki-taka.yaml"
+    study = load_study(path)
+    points = build_points(study, workload_path(path, study), to_overrides(study.quick), study.seeds)
+    rows = {r["field"]: r for r in scale_table(SimpleNamespace(points=points, study=study))}
+    assert points[0].loaded.workload.device.algorithm == "sgd"
+    assert rows["device.transfer.auto_granularity"]["this_run"] == 1000
+    assert rows["dataset.max_chars"]["this_run"] == study.quick["dataset.max_chars"]
