@@ -99,7 +99,7 @@ def assess(points: list[StudyPoint], criterion: Convergence, out_dir: Path) -> t
          "RPU valid loss", "RPU change, last epoch", "RPU stopped"],
         [[r.name, str(r.seeds), str(r.epochs), f"{r.fp_valid[-1]:.4f}", _pct(r.fp_change), _pct(r.fp_below_unigram),
           "yes" if r.fp_converged else "**no**", f"{r.rpu_valid[-1]:.4f}", _pct(r.rpu_change),
-          "yes" if r.rpu_stopped else "no (curve below)"] for r in rows])
+          ("yes, rising" if _rising(r, criterion) else "yes") if r.rpu_stopped else "no (curve below)"] for r in rows])
     section = ["## Convergence", "", f"Criterion: {criterion_text(criterion)}.", "",
                f"Unigram loss of the test split: {uni:.4f} nats/char." if uni is not None else
                "The runs do not record the unigram loss of the test split.", "", facts["convergence_text"][0].upper() + facts["convergence_text"][1:] + ".", "",
@@ -109,6 +109,11 @@ def assess(points: list[StudyPoint], criterion: Convergence, out_dir: Path) -> t
     results = {"criterion": criterion.model_dump(), "unigram": uni, "plot": plot,
                "settings": [asdict(r) for r in rows]}
     return facts, section, results
+
+
+def _rising(r: SettingConvergence, c: Convergence) -> bool:
+    """The RPU validation loss got worse by more than the criterion over the last epoch."""
+    return r.rpu_change is not None and r.rpu_change < -c.rpu_improvement
 
 
 def _pct(value: float | None) -> str:
@@ -129,7 +134,7 @@ def _sentence(rows: list[SettingConvergence], facts: dict[str, Any], c: Converge
     if any(r.epochs < 2 for r in rows):
         return "convergence cannot be judged: the runs trained one epoch (the criterion needs the last epoch's change)"
     if facts["converged"]:
-        fp = (f"the floating-point twin has converged in {'every' if n > 1 else 'the'} setting{'s' if n > 1 else ''}"
+        fp = (f"the floating-point twin has converged in {'every' if n > 1 else 'the'} setting"
               f" (validation loss improving at most {facts['fp_last_change_max']:.2%} over the last epoch, at least"
               f" {facts['fp_below_unigram_min']:.0%} below the unigram loss)")
     else:
@@ -140,8 +145,12 @@ def _sentence(rows: list[SettingConvergence], facts: dict[str, Any], c: Converge
               f" < {c.fp_improvement:.0%}; {_against_unigram(worst.fp_below_unigram)}, criterion at least"
               f" {c.below_unigram:.0%} below)")
     stopped = facts["rpu_stopped_count"]
-    rpu = ("the RPU network has stopped improving in every setting" if stopped == n else
+    rpu = (f"the RPU network has stopped improving in {'every' if n > 1 else 'the'} setting" if stopped == n else
            f"the RPU network is still improving in {n - stopped} of {n} setting{'s' if n > 1 else ''} (curves under Convergence)")
+    rising = [r.name for r in rows if _rising(r, c)]
+    if rising:
+        rpu += (f" (its validation loss rose by more than {c.rpu_improvement:.0%} over the last epoch in"
+                f" {', '.join(rising)}: training broke down there, it did not converge)")
     return f"{fp}; {rpu}"
 
 
