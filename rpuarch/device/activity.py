@@ -13,6 +13,10 @@ one-hot vector each) and pulses the slow array C with them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pulses import UpdateStats
 
 
 @dataclass
@@ -37,6 +41,21 @@ class TileActivity:
     transfer_x_pulses: int = 0  # pulses on C's input lines (the column's one-hot line)
     transfer_d_pulses: int = 0  # pulses on C's output lines
     transfer_coincidences: int = 0  # device steps of C
+
+    def count_forward(self, vectors: int, repeats: int, saturated: int, out_size: int) -> None:
+        """Add an analog forward pass of ``vectors`` inputs with bound management's ``repeats``."""
+        self.forward_vectors += vectors
+        self.forward_repeats += repeats
+        self.forward_outputs += (vectors + repeats) * out_size
+        self.forward_saturated += saturated
+
+    def count_update(self, stats: UpdateStats) -> None:
+        """Add a pulsed update's counts."""
+        self.updates += stats.updates
+        self.update_bl += stats.bl
+        self.x_pulses += stats.x_pulses
+        self.d_pulses += stats.d_pulses
+        self.coincidences += stats.coincidences
 
     def add(self, other: TileActivity) -> None:
         for f in fields(self):

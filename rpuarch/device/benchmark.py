@@ -4,9 +4,9 @@ Setup (fixed, so that numbers compare with the reference simulator's): a 256 x 1
 first LSTM layer of a 1 x 64 network on a 97-character vocabulary), the gokmen-vlasov-2016
 device and periphery, BL = 10, lr = 0.05, update and BL management on. Rank-1 pairs as the LSTM
 produces them: x = a one-hot over the first 97 inputs, 63 values uniform in [-0.8, 0.8] and a
-constant 1; d normal with std 0.002, 0.02 and 0.1 (few to many coincidences). Tiki-Taka and TTv2
+constant 1; d normal with std 0.002, 0.02 and 0.1 (few to many coincidences). Tiki-Taka, TTv2 and c-TTv2
 (rpuarch.device.transfer) at d std 0.02 at their defaults for 32 streams (Tiki-Taka: a transfer
-every 32 rank-1 updates, one mini-batch; TTv2: one after every update, as aihwkit's presets), timed
+every 32 rank-1 updates, one mini-batch; TTv2 and c-TTv2: one after every update, as aihwkit's presets), timed
 in turn with the plain exact update on the same pairs.
 
 Each case is timed over repeated calls for about ``seconds`` of wall time; each call is timed by
@@ -40,7 +40,7 @@ TARGET_UPDATES = {0.002: 134_000, 0.02: 20_000, 0.1: 4_400}
 TARGET_AGGREGATED = 100_000  # at d std 0.02, batches of 1,600
 REFERENCE_FORWARD = {32: 80_000, 1: 18_000}
 # Transfer algorithms at their LSTM defaults with 32 streams, each timed in turn with the plain exact update: the target is half the plain rate (within 2x).
-TRANSFER_ALGORITHMS = ("tiki-taka", "ttv2")
+TRANSFER_ALGORITHMS = ("tiki-taka", "ttv2", "c-ttv2")
 TRANSFER_STREAMS = 32
 TARGET_FORWARD = {32: 160_000, 1: 36_000}
 

@@ -121,10 +121,8 @@ class AnalogTile:
         x = self._batch(x, self.in_size, "x")
         io = self.io.forward
         if io.is_perfect:
-            self.activity.forward_vectors += x.shape[0]
-            self.activity.forward_outputs += x.shape[0] * self.out_size
+            self.activity.count_forward(x.shape[0], 0, 0, self.out_size)
             return x @ self._weights.T
-        a = self.activity
         if self.backend != "numpy":
             counts = np.zeros(2, dtype=np.int64)
             y = periphery_kernel.managed_matvec(self._read_weights().T, x, self._forward_params, self._stream, counts)
@@ -132,10 +130,7 @@ class AnalogTile:
         else:
             y, stats = periphery.matvec(self._weights, x, io, self.rng, bound_management=True)
             repeats, saturated = stats.repeats, stats.saturated
-        a.forward_vectors += x.shape[0]
-        a.forward_repeats += repeats
-        a.forward_outputs += (x.shape[0] + repeats) * self.out_size
-        a.forward_saturated += saturated
+        self.activity.count_forward(x.shape[0], repeats, saturated, self.out_size)
         return y
 
     def backward(self, d: np.ndarray) -> np.ndarray:
@@ -185,12 +180,7 @@ class AnalogTile:
         else:
             apply = pulses.aggregated_update if self.mode == "aggregated" else pulses.exact_update
             stats = apply(self._weights, x, d, lr, dw_min, self.update_config, self.devices, self.rng)
-        a = self.activity
-        a.updates += stats.updates
-        a.update_bl += stats.bl
-        a.x_pulses += stats.x_pulses
-        a.d_pulses += stats.d_pulses
-        a.coincidences += stats.coincidences
+        self.activity.count_update(stats)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -22,7 +22,9 @@ As aihwkit's ``TransferRPUDevice`` (Tiki-Taka, Gokmen & Haensch 2020), ``Buffere
   lr_T = transfer_lr (times lr with scale_transfer_lr; ttv2 also times gamma when gamma > 0).
 
 Built from two AnalogTiles and their kernels: A's updates between transfers are one call of the
-plain update (exact or aggregated), a transfer is one batched read of A and one update of C.
+plain update (exact or aggregated), a transfer is one batched read of A and one update of C. TTv2
+and c-TTv2 in exact mode on the float64 numba backend run a whole batch in one compiled call
+(``transfer_kernel``: the same steps and random streams, so the same numbers).
 ``reference.reference_transfer`` is the slow, per-pulse reference this is tested against.
 """
 
@@ -36,7 +38,9 @@ import numpy as np
 from ..config import DeviceConfig, IOConfig, IOSection, UpdateConfig
 from ..config.transfer import BUFFERED
 from .activity import TileActivity
+from .pulses import UpdateStats, max_train_length
 from .tile import AnalogTile, UpdateMode
+from .transfer_kernel import buffered_transfer_loop
 
 IDEAL = DeviceConfig(type="ideal")
 
@@ -178,6 +182,10 @@ class TransferTile:
             raise ValueError(f"x and d must have the same number of rows, got {x.shape[0]} and {d.shape[0]}")
         s = self.settings
         fast_lr = s.fast_lr * lr if s.scale_fast_lr else s.fast_lr
+        if self._fused:
+            self._buffered_exact(x, d, lr, fast_lr)
+            self._refresh()
+            return
         start = 0
         while start < x.shape[0]:
             stop = min(x.shape[0], start + s.every - self.since_transfer)
@@ -191,6 +199,68 @@ class TransferTile:
                 self.since_transfer = 0
                 self._transfer(lr)
         self._refresh()
+
+    @property
+    def _fused(self) -> bool:
+        """Whether ``update`` runs in one compiled call (transfer_kernel): the buffered algorithms in
+        exact mode on the float64 numba backend, reading at most every column once per transfer."""
+        s = self.settings
+        return (s.buffered and self.fast.mode == "exact" and s.reads <= self.in_size
+                and self.fast.backend == "numba" and self.slow.backend == "numba")
+
+    def _buffered_exact(self, x: np.ndarray, d: np.ndarray, lr: float, fast_lr: float) -> None:
+        """``update`` for TTv2 and c-TTv2 in exact mode, in one kernel call (the same numbers as the
+        loop below, which the other cases take)."""
+        if lr < 0:
+            raise ValueError(f"lr must be >= 0, got {lr}")
+        if not (np.isfinite(x).all() and np.isfinite(d).all()):
+            raise ValueError("update: x and d must be finite (the training diverged?)")
+        s, fast, slow = self.settings, self.fast, self.slow
+        dw_min = fast.device_config.granularity
+        slow_lr = s.step * self.dw_min
+        lr_t = s.transfer_lr * lr if s.scale_transfer_lr else s.transfer_lr
+        if s.gamma > 0:
+            lr_t *= s.gamma
+        flips = self._flip_draws(x.shape[0]) if s.chopped else np.empty(0)
+        fast_stats, slow_stats = np.zeros(5, dtype=np.int64), np.zeros(5, dtype=np.int64)
+        read_counts = np.zeros(2, dtype=np.int64)
+        read_perfect = fast.io.forward.is_perfect
+
+        def devices(tile: AnalogTile) -> tuple:
+            dev = tile.devices
+            return dev.packed, dev.dw_min_std, dev.model, dev.exp
+
+        def management(tile: AnalogTile, rate: float) -> tuple:
+            up = tile.update_config
+            return (float(dw_min), up.desired_bl, up.fixed_bl, up.manages_updates, up.update_bl_management,
+                    max_train_length(rate, dw_min, up))
+
+        since, self.next_column, transfers, used = buffered_transfer_loop(
+            x, d, float(fast_lr), fast.weights, devices(fast), management(fast, fast_lr), fast._stream, fast_stats,
+            fast._forward_params, read_perfect, read_counts,
+            slow.weights, devices(slow), management(slow, slow_lr), slow._stream, slow_stats,
+            self.buffer, self.in_chopper, self.out_chopper, flips,
+            (s.every, s.reads, self.since_transfer, self.next_column, s.chopped),
+            (float(lr_t), s.threshold(self.dw_min, self.in_size), float(s.write.desired_bl), s.momentum,
+             s.forget_buffer, float(slow_lr), s.in_chop_prob, s.out_chop_prob))
+        assert used == flips.size
+        self.since_transfer, self.transfers = int(since), self.transfers + int(transfers)
+        for tile, stats in ((fast, fast_stats), (slow, slow_stats)):
+            tile._weights32 = None
+            tile.activity.count_update(UpdateStats(*(int(v) for v in stats)))
+        fast.activity.count_forward(int(transfers) * s.reads, int(read_counts[0]), int(read_counts[1]), self.out_size)
+
+    def _flip_draws(self, updates: int) -> np.ndarray:
+        """The uniforms the choppers' flips take over the next ``updates`` rank-1 updates, drawn at
+        once (one Generator stream: the same numbers as drawing them flip by flip)."""
+        s = self.settings
+        transfers = (self.since_transfer + updates) // s.every
+        draws, column = 0, self.next_column
+        for _ in range(transfers):
+            last = (column + s.reads - 1) % self.in_size
+            column = (last + 1) % self.in_size
+            draws += s.reads + (self.out_size if last == self.in_size - 1 and s.out_chop_prob > 0 else 0)
+        return self.rng.random(draws)
 
     def _transfer(self, lr: float) -> None:
         s = self.settings

@@ -100,8 +100,8 @@ def test_bench_tile_runs_every_case_and_writes_json(tmp_path, capsys):
     assert main(["bench", "tile", "--seconds", "0.01", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     names = [c["name"] for c in data["cases"]]
-    assert len(names) == 8 and any("aggregated" in n for n in names)
-    for algorithm in ("tiki-taka", "ttv2"):  # timed in turn with the plain exact update: its rate beside
+    assert len(names) == 9 and any("aggregated" in n for n in names)
+    for algorithm in ("tiki-taka", "ttv2", "c-ttv2"):  # timed in turn with the plain exact update: its rate beside
         case = next(c for c in data["cases"] if c["name"].startswith(f"update {algorithm}"))
         assert case["detail"]["slowdown"] == pytest.approx(case["detail"]["plain_exact_cpu"] / case["cpu"])
         assert case["target"] == pytest.approx(case["detail"]["plain_exact_cpu"] / 2)

@@ -105,6 +105,44 @@ def test_aggregated_transfer_matches_the_reference_away_from_the_bounds(algorith
     _assert_same_distribution(fast, slow)
 
 
+@pytest.mark.parametrize("algorithm, transfer", [
+    ("ttv2", dict(ALGORITHMS["ttv2"], transfer_every=1)),  # aihwkit's TTv2: a transfer after every update
+    ("ttv2", dict(transfer_every=3, n_reads_per_transfer=2, forget_buffer=True, gamma=0.2, scale_transfer_lr=True)),
+    ("c-ttv2", dict(ALGORITHMS["c-ttv2"], transfer_every=1)),
+    ("c-ttv2", dict(ALGORITHMS["c-ttv2"], transfer_forward=IOConfig(is_perfect=True))),
+])
+def test_one_kernel_call_gives_the_transfer_loops_numbers(algorithm, transfer, monkeypatch):
+    """TTv2 and c-TTv2 in exact mode run a batch in one compiled call: A, C, the buffer, the
+    choppers, every counter and the random streams afterwards equal the Python loop's, bit for bit,
+    over calls whose sizes do not divide the transfer period."""
+    device = DeviceConfig(algorithm=algorithm, transfer=TransferConfig(units_in_mbatch=False, **transfer))
+    x, d, w0, lr = _sequence()
+
+    def run(fused):
+        tile = _tile(device)
+        assert tile._fused
+        if not fused:
+            monkeypatch.setattr(TransferTile, "_fused", property(lambda self: False))
+        tile.weights = w0
+        for start, stop in ((0, 7), (7, 8), (8, 25), (25, 40)):
+            tile.update(x[start:stop], d[start:stop], lr)
+        monkeypatch.undo()
+        return tile
+
+    fused, loop = run(True), run(False)
+    assert loop.transfers > 5 and np.any(loop.buffer != 0) and np.any(loop.slow.weights != w0)
+    for name in ("weights", "_stream"):
+        for part in ("fast", "slow"):
+            assert np.array_equal(getattr(getattr(fused, part), name), getattr(getattr(loop, part), name)), (part, name)
+    assert np.array_equal(fused.weights, loop.weights) and np.array_equal(fused.buffer, loop.buffer)
+    assert np.array_equal(fused.in_chopper, loop.in_chopper) and np.array_equal(fused.out_chopper, loop.out_chopper)
+    assert fused.activity == loop.activity
+    assert (fused.since_transfer, fused.next_column, fused.transfers) == (loop.since_transfer, loop.next_column, loop.transfers)
+    assert fused.rng.random() == loop.rng.random()  # the choppers took the same draws
+    if algorithm == "c-ttv2":
+        assert np.any(loop.in_chopper < 0)
+
+
 # ----------------------------------------------------------------------------- closed forms
 PERFECT_READ = IOConfig(is_perfect=True)
 
