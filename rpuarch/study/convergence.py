@@ -149,8 +149,8 @@ def _sentence(rows: list[SettingConvergence], facts: dict[str, Any], c: Converge
            f"the RPU network is still improving in {n - stopped} of {n} setting{'s' if n > 1 else ''} (curves under Convergence)")
     rising = [r.name for r in rows if _rising(r, c)]
     if rising:
-        rpu += (f" (its validation loss rose by more than {c.rpu_improvement:.0%} over the last epoch in"
-                f" {', '.join(rising)}: training broke down there, it did not converge)")
+        rpu += (f"; its validation loss rose by more than {c.rpu_improvement:.0%} over the last epoch in"
+                f" {', '.join(rising)}: stopped by getting worse, not by converging")
     return f"{fp}; {rpu}"
 
 

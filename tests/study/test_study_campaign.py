@@ -211,7 +211,7 @@ def test_convergence_criterion_on_given_curves(tmp_path):
     assert not flat["converged"] and flat["rpu_stopped"]
     # A loss that rises over the last epoch has stopped improving, but it broke down: the text says so.
     rising, section, _ = assess([point("broke", [2.5, 2.0, 1.99], [2.6, 2.4, 3.6])], Convergence(), tmp_path)
-    assert rising["rpu_stopped"] and "rose by more than 1% over the last epoch in broke" in rising["convergence_text"]
+    assert rising["rpu_stopped"] and "rose by more than 1% over the last epoch in broke: stopped by getting worse" in rising["convergence_text"]
     assert "| yes, rising |" in "\n".join(section)
     assert "converged in the setting" in rising["convergence_text"]
     assert (tmp_path / "convergence.png").is_file() and "## Convergence" in section
