@@ -318,7 +318,7 @@ def _finish(run: StudyRun, analysis: Analysis | None, campaign: _Campaign | None
         "warnings": _warnings(finished),
         "data": (analysis.results.pop("data", None) if analysis else None) or _data_provenance(run),
         "settings": scale_table(run),
-        "study_file": {"path": str(run.path), "text": run.path.read_text(encoding="utf-8")},
+        "study_file": {"path": _shown_path(run.path), "text": run.path.read_text(encoding="utf-8")},
         "versions": versions(),
         "run": {"finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "wall_s": time.time() - started,
@@ -478,6 +478,15 @@ def _lookup(tree: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _shown_path(path: Path) -> str:
+    """A path relative to the working directory when it lies below it (a report written in a
+    clone names the clone's file, not this machine's absolute path)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _index_root(out_dir: Path) -> Path | None:
     """``<root>`` when the report went to ``<root>/paper/<study>``."""
     out_dir = out_dir.resolve()
@@ -582,8 +591,10 @@ def _setup_lines(results: dict[str, Any], study: Study) -> list[str]:
         seeds = (f"seeds {', '.join(map(str, ran))}" if facts["seeds"] == facts["seeds_max"] else
                  f"{facts['seeds']} to {facts['seeds_max']} seeds per setting of {', '.join(map(str, ran))} (the seed rule under Statistics)")
         out.append(f"- runs: {facts['runs']} (each trains the RPU network and its floating-point twin), {seeds}")
-    out.append(f"- compute: {facts['compute_min']:.1f} min summed over the finished runs; this invocation took"
-               f" {results['run']['wall_s'] / 60:.1f} min wall time (the machine was shared, timings are as measured)")
+    invocation = (f"this invocation took {results['run']['wall_s'] / 60:.1f} min wall time" if results["runs"]["this_invocation"]
+                  else "this invocation ran none (the report is regenerated from the run files)")
+    out.append(f"- compute: {facts['compute_min']:.1f} min summed over the finished runs; {invocation} (the machine"
+               " was shared, timings are as measured)")
     for d in results["data"]:
         out.append(f"- data ({d['corpus']}): {corpus_data.describe(d)}" + (f", first {d['max_chars']:,} characters" if d.get("max_chars") else ""))
     v = results["versions"]
