@@ -592,9 +592,9 @@ def _setup_lines(results: dict[str, Any], study: Study) -> list[str]:
                  f"{facts['seeds']} to {facts['seeds_max']} seeds per setting of {', '.join(map(str, ran))} (the seed rule under Statistics)")
         out.append(f"- runs: {facts['runs']} (each trains the RPU network and its floating-point twin), {seeds}")
     invocation = (f"this invocation took {results['run']['wall_s'] / 60:.1f} min wall time" if results["runs"]["this_invocation"]
-                  else "this invocation ran none (the report is regenerated from the run files)")
-    out.append(f"- compute: {facts['compute_min']:.1f} min summed over the finished runs; {invocation} (the machine"
-               " was shared, timings are as measured)")
+                  else "this invocation ran none: it regenerated the report from the run files")
+    out.append(f"- compute: {facts['compute_min']:.1f} min summed over the finished runs (the machine was shared,"
+               f" timings are as measured); {invocation}")
     for d in results["data"]:
         out.append(f"- data ({d['corpus']}): {corpus_data.describe(d)}" + (f", first {d['max_chars']:,} characters" if d.get("max_chars") else ""))
     v = results["versions"]

@@ -226,7 +226,7 @@ def test_seeds_the_rule_adds_are_pending_runs_with_the_comparisons_that_asked_fo
     monkeypatch.chdir(workdir)  # as from a clone's root: the report names the study file relative to it
     first_stage = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False, budget=0)
     assert first_stage["study_file"]["path"] == str(study.relative_to(workdir))
-    assert "this invocation ran none (the report is regenerated from the run files)" in (out / "report.md").read_text()
+    assert "this invocation ran none: it regenerated the report from the run files" in (out / "report.md").read_text()
     assert not first_stage["complete"] and first_stage["runs"]["planned"] == 6
     assert first_stage["runs"]["pending"] == ["up_down=0 seed 3", "up_down=0.3 seed 3"]
     [c] = first_stage["comparisons"]
