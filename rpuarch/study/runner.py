@@ -2,7 +2,8 @@
 
 A study is a campaign that may take several sittings. Its finished runs are small JSON files in
 ``OUT/runs/`` (rpuarch.study.runs; committed with the report), so every invocation first takes
-what is there, then runs what is missing, within ``budget`` minutes if one is given, and writes
+what is there (and the same runs, by key, from the other studies' folders beside it: the studies
+share their reference setting), then runs what is missing, within ``budget`` minutes if one is given, and writes
 ``OUT/results.json`` (every number of the report), PNG plots and ``OUT/report.md`` from what is
 there. A study with runs still pending gets a report that lists them; the finding and the reading
 are written once every run has finished. The index ``reports/README.md`` is regenerated when OUT
@@ -203,6 +204,10 @@ class _Campaign:
             point.key = run_key(point.loaded, self._digest(point))
             point.run_file = self.store.file_for(point)
             point.report = self.store.get(point)
+            if point.report is None and (copied := self.store.copy_from_sibling(point)) is not None:
+                point.report = copied
+                self.statuses[point.key] = "copied"
+                self.counts["copied"] += 1
             if point.report is not None:
                 point.status = self.statuses.get(point.key, "stored")
         return points
@@ -545,7 +550,8 @@ def _runs_section(results: dict[str, Any]) -> list[str]:
     done_here = runs["this_invocation"]
     if done_here:
         out += ["This invocation: " + ", ".join(f"{n} {s}" for s, n in sorted(done_here.items()))
-                + " (done: computed; cached: taken from the local run cache; pending: stopped by the budget).", ""]
+                + " (done: computed; cached: taken from the local run cache; copied: the same run, by its key, from another"
+                " study's runs folder; pending: stopped by the budget).", ""]
     out += [markdown_table(["setting", "seeds finished", "seeds pending", "RPU test loss", "FP test loss"], rows)]
     if runs["pending"]:
         out += ["Pending runs: " + "; ".join(runs["pending"]) + ".", ""]

@@ -118,6 +118,25 @@ class RunStore:
             raise UserError(f"{path} is not the study run file its name says (another schema or key); remove it to run it again.")
         return record
 
+    def copy_from_sibling(self, point: StudyPoint) -> dict[str, Any] | None:
+        """The same run (the same key) from another study's runs folder beside this one, written
+        into this folder as this study's point (its condition, seed and coordinates, and where it came
+        from), or None. Studies share their reference settings: one committed run serves them all."""
+        for path in sorted(self.directory.parent.parent.glob(f"*/{DIRNAME}/*-{point.key[:12]}.json")):
+            if path.parent == self.directory:
+                continue
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            if record.get("schema") != SCHEMA or record.get("key") != point.key:
+                continue
+            record.update(condition=point.condition, seed=point.seed, coords=point.coords,
+                          copied_from=f"{path.parent.parent.name}/{DIRNAME}/{path.name}")
+            self.put(point, record)
+            return record
+        return None
+
     def put(self, point: StudyPoint, record: dict[str, Any]) -> Path:
         return atomic_write_json(self.file_for(point), record)
 

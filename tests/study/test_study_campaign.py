@@ -60,6 +60,29 @@ def test_finished_runs_are_small_json_files_and_the_report_regenerates_from_them
     assert again["finding"] == first["finding"] and not (workdir / "elsewhere").exists()
 
 
+def test_a_run_another_study_committed_is_copied_not_computed(workdir):
+    """Two studies share their reference setting: the second takes the first's committed run file
+    of the same key (with no local cache: another machine), computes only its own settings, and
+    records where the copy came from."""
+    first = run_study(write_study(workdir, STUDY), out_dir=out_of(workdir), cache_dir=workdir / "cache", progress=False)
+    other = {**STUDY, "study": "other", "sweeps": [{**STUDY["sweeps"][0], "axes": [
+        {**STUDY["sweeps"][0]["axes"][0], "values": [0, 0.1]}]}],
+        "reading": "Loss at 0.1: {asym_up_down_0_1_mean:.4f}.", "finding": "{asym_up_down_0_1_vs_ref_diff:+.4f}"}
+    second = run_study(write_study(workdir, other, name="other.yaml"), out_dir=out_of(workdir, "other"),
+                       cache_dir=workdir / "elsewhere", progress=False)
+    statuses = {(p["condition"], p["seed"]): p["status"] for p in second["points"]}
+    assert statuses == {("up_down=0", 1): "copied", ("up_down=0", 2): "copied",
+                        ("up_down=0.1", 1): "done", ("up_down=0.1", 2): "done"}
+    copied = [out_of(workdir, "other") / p["run_file"] for p in second["points"] if p["status"] == "copied"]
+    originals = {p["seed"] for p in first["points"] if p["condition"] == "up_down=0"}
+    for path in copied:
+        record = json.loads(path.read_text())
+        source = json.loads((workdir / "reports" / "paper" / record["copied_from"]).read_text())
+        assert record["key"] == source["key"] and record["accuracy"] == source["accuracy"]
+        assert record["copied_from"].startswith("tiny/runs/") and record["seed"] in originals
+    assert "2 copied, 2 done" in (out_of(workdir, "other") / "report.md").read_text()
+
+
 def test_a_run_file_of_fifty_epochs_stays_small(workdir):
     out = out_of(workdir)
     run_study(write_study(workdir, {**STUDY, "seeds": [1], "max_seeds": 1}), out_dir=out, cache_dir=workdir / "cache",
