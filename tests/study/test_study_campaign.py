@@ -131,19 +131,20 @@ def test_a_study_stopped_mid_run_resumes_to_the_results_of_one_never_stopped(wor
     # second after the first epoch's checkpoint appears, lands inside the first run.
     long = {**STUDY, "seeds": [1], "max_seeds": 1, "quick": {"training.epochs": 8, "training.max_windows_per_epoch": 60}}
     study = write_study(workdir, long)
-    whole = run_study(study, out_dir=workdir / "whole", cache_dir=workdir / "cache-whole", progress=False)
+    # Each report in a folder of its own: beside each other, the second would copy the first's runs.
+    whole = run_study(study, out_dir=workdir / "whole" / "tiny", cache_dir=workdir / "cache-whole", progress=False)
 
     cache = workdir / "cache-stopped"
-    stopped = run_study(study, out_dir=workdir / "stopped", cache_dir=cache, progress=False,
+    stopped = run_study(study, out_dir=workdir / "stopped" / "tiny", cache_dir=cache, progress=False,
                         stop=lambda: any(cache.glob("*/checkpoint.npz")))  # after the first epoch's checkpoint
     assert not stopped["complete"] and stopped["runs"]["pending"]
     assert stopped["runs"]["finished"] + len(stopped["runs"]["pending"]) == stopped["runs"]["planned"] == 2
-    assert len(list((workdir / "stopped" / "runs").glob("*.json"))) == stopped["runs"]["finished"]  # nothing half written
-    assert "In progress" in (workdir / "stopped" / "report.md").read_text()
+    assert len(list((workdir / "stopped" / "tiny" / "runs").glob("*.json"))) == stopped["runs"]["finished"]  # nothing half written
+    assert "In progress" in (workdir / "stopped" / "tiny" / "report.md").read_text()
 
-    resumed = run_study(study, out_dir=workdir / "stopped", cache_dir=cache, progress=False)
+    resumed = run_study(study, out_dir=workdir / "stopped" / "tiny", cache_dir=cache, progress=False)
     assert resumed["complete"]
-    records = [json.loads(p.read_text()) for p in (workdir / "stopped" / "runs").glob("*.json")]
+    records = [json.loads(p.read_text()) for p in (workdir / "stopped" / "tiny" / "runs").glob("*.json")]
     assert sum(r["resumed"] for r in records) == 1  # the stopped run continued from its checkpoint
     assert without_timing(resumed["facts"]) == without_timing(whole["facts"])
     assert resumed["finding"] == whole["finding"] and resumed["reading"] == whole["reading"]

@@ -54,9 +54,9 @@ def test_sweep_study_writes_a_report_filled_from_its_results(workdir):
 
 def test_a_rerun_takes_every_point_from_the_cache(workdir):
     study = write_study(workdir, SWEEP)
-    first = run_study(study, out_dir=workdir / "a", cache_dir=workdir / "cache2", seeds=[3], progress=False)
+    first = run_study(study, out_dir=workdir / "a" / "tiny", cache_dir=workdir / "cache2", seeds=[3], progress=False)
     assert {p["status"] for p in first["points"]} == {"done"}
-    second = run_study(study, out_dir=workdir / "b", cache_dir=workdir / "cache2", seeds=[3], progress=False)
+    second = run_study(study, out_dir=workdir / "b" / "tiny", cache_dir=workdir / "cache2", seeds=[3], progress=False)
     assert {p["status"] for p in second["points"]} == {"cached"}
     assert second["facts"]["asym_up_down_0_3_mean"] == first["facts"]["asym_up_down_0_3_mean"]
 
