@@ -597,8 +597,9 @@ def _setup_lines(results: dict[str, Any], study: Study) -> list[str]:
         seeds = (f"seeds {', '.join(map(str, ran))}" if facts["seeds"] == facts["seeds_max"] else
                  f"{facts['seeds']} to {facts['seeds_max']} seeds per setting of {', '.join(map(str, ran))} (the seed rule under Statistics)")
         out.append(f"- runs: {facts['runs']} (each trains the RPU network and its floating-point twin), {seeds}")
-    invocation = (f"this invocation took {results['run']['wall_s'] / 60:.1f} min wall time" if results["runs"]["this_invocation"]
-                  else "this invocation ran none: it regenerated the report from the run files")
+    trained = set(results["runs"]["this_invocation"]) - {"cached", "copied"}  # statuses that cost training time
+    invocation = (f"this invocation took {results['run']['wall_s'] / 60:.1f} min wall time" if trained
+                  else "this invocation trained none: it regenerated the report from the run files")
     out.append(f"- compute: {facts['compute_min']:.1f} min summed over the finished runs (the machine was shared,"
                f" timings are as measured); {invocation}")
     for d in results["data"]:

@@ -81,6 +81,11 @@ def test_a_run_another_study_committed_is_copied_not_computed(workdir):
         assert record["key"] == source["key"] and record["accuracy"] == source["accuracy"]
         assert record["copied_from"].startswith("tiny/runs/") and record["seed"] in originals
     assert "2 copied, 2 done" in (out_of(workdir, "other") / "report.md").read_text()
+    # Every run found beside it: nothing is trained, and the report does not claim a training time.
+    third = run_study(write_study(workdir, {**other, "study": "third"}, name="third.yaml"), out_dir=out_of(workdir, "third"),
+                      cache_dir=workdir / "elsewhere2", progress=False)
+    assert {p["status"] for p in third["points"]} == {"copied"}
+    assert "this invocation trained none" in (out_of(workdir, "third") / "report.md").read_text()
 
 
 def test_a_run_file_of_fifty_epochs_stays_small(workdir):
@@ -250,7 +255,7 @@ def test_seeds_the_rule_adds_are_pending_runs_with_the_comparisons_that_asked_fo
     monkeypatch.chdir(workdir)  # as from a clone's root: the report names the study file relative to it
     first_stage = run_study(study, out_dir=out, cache_dir=workdir / "cache", progress=False, budget=0)
     assert first_stage["study_file"]["path"] == str(study.relative_to(workdir))
-    assert "this invocation ran none: it regenerated the report from the run files" in (out / "report.md").read_text()
+    assert "this invocation trained none: it regenerated the report from the run files" in (out / "report.md").read_text()
     assert not first_stage["complete"] and first_stage["runs"]["planned"] == 6
     assert first_stage["runs"]["pending"] == ["up_down=0 seed 3", "up_down=0.3 seed 3"]
     [c] = first_stage["comparisons"]
