@@ -47,6 +47,7 @@ def test_sweep_study_writes_a_report_filled_from_its_results(workdir):
     assert len(results["points"]) == 4 and results["seeds"] == [1, 2]
     saved = json.loads((out / "results.json").read_text())
     assert saved["finding"] == results["finding"] and saved["facts"]["asym_tolerated"] in (0, 0.3)
+    assert facts["asym_tolerated_is_reference"] == (facts["asym_tolerated"] == 0)  # 0 is the reference
     # The index beside paper/ lists the study with its finding.
     index = (workdir / "reports" / "README.md").read_text()
     assert "paper/tiny-sweep/report.md" in index and results["finding"] in index

@@ -99,6 +99,7 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
         facts[f"{lk}_any_worse"] = bool(worse)
         facts[f"{lk}_first_worse"] = x_axis.values[first_worse] if first_worse is not None else None
         facts[f"{lk}_tolerated"] = x_axis.values[tolerated]
+        facts[f"{lk}_tolerated_is_reference"] = tolerated == ref_index  # the first step away already hurts
         facts.update(run.comparison(f"{lk}_tolerated_vs_ref", stats[tolerated][2]))
         facts[f"{lk}_resolved_worse_values"] = ", ".join(str(x_axis.values[i]) for i in sorted(worse)) or "none"
         better = [i for i in walk[1:] if stats[i][2].resolved and stats[i][2].diff < 0]  # e.g. noise as a regulariser
