@@ -26,3 +26,20 @@ def test_section_defaults_come_from_the_parent_default():
     # io.backward defaults differ from IOConfig's own: no bound management on the backward pass.
     assert rows["io.forward.bound_management"].default == "iterative"
     assert rows["io.backward.bound_management"].default == "none"
+
+
+def test_shipped_workloads_named_in_the_docs_exist():
+    """A command in the README or docs/ that names a shipped workload or study (lower-case names such
+    as ``paper/lstm2-64wp``; upper-case ones are placeholders) must name one that exists."""
+    import re
+
+    from rpuarch.config.loader import find_workload_file
+
+    root = DOC_PATH.parent.parent
+    pattern = re.compile(r"(?:--workload|rpuarch (?:run|study|train|estimate)) ([a-z0-9_.][a-z0-9_./-]*)(?=[\s`]|$)")
+    user_files = {"my.yaml"}  # the docs' example of a user's own file
+    named = {m for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+             for m in pattern.findall(doc.read_text(encoding="utf-8"))} - user_files
+    assert "workloads/quickstart.yaml" in named  # the pattern finds what it is for
+    missing = sorted(name for name in named if not find_workload_file(name).is_file())
+    assert not missing, f"the docs name workloads that are not shipped: {missing}"
