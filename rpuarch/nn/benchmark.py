@@ -187,37 +187,45 @@ def benchmark_training(seconds: float = 5.0, seed: int = 0, dataset: dict | None
 
 
 # ---------------------------------------------------------------------------- a workload's own networks
-def _time_windows(models: list, batches: StreamBatches, lr: float, seconds: float, threads: int) -> tuple[float, float, int, float]:
-    """Train ``models`` from their initial state over consecutive windows for about ``seconds``,
-    on ``threads`` threads as ``train`` does (each model in a thread of its own, the updates in a
-    pool), or one after another on one: (characters per second by the wall clock, by the process
-    CPU clock, windows per model, the first model's last loss in nats/char)."""
+def _time_windows(models: list, batches: StreamBatches, lr: float, seconds: float, threads: int,
+                  windows: int | None = None) -> tuple[float, float, int, float]:
+    """Train ``models`` from their initial state over consecutive windows, for about ``seconds``
+    each or ``windows`` windows each, on ``threads`` threads as ``train`` does (each model in a
+    thread of its own, meeting the other only at the end, as at the end of an epoch; the updates in
+    a pool), or on one: (characters per second by the wall clock, by the process CPU clock, windows
+    of the first model, the first model's last loss in nats/char)."""
     with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool, \
             ThreadPoolExecutor(len(models)) if threads > 1 and len(models) > 1 else nullcontext() as runners:
-        return _timed_windows(models, batches, lr, seconds, pool, runners)
+        return _timed_windows(models, batches, lr, seconds, pool, runners, windows)
 
 
-def _timed_windows(models, batches, lr, seconds, pool, runners) -> tuple[float, float, int, float]:
+def _timed_windows(models, batches, lr, seconds, pool, runners, windows) -> tuple[float, float, int, float]:
     states = [m.initial_state(batches.streams) for m in models]
     for k, m in enumerate(models):  # warm-up window: loads the compiled kernels
         _, states[k] = m.train_window(*batches.window(0), states[k], lr)
-    per_window = batches.chars_per_window
-    window, losses = 1, [float("nan")] * len(models)
+    done, losses = [0] * len(models), [float("nan")] * len(models)
 
-    def step(k: int) -> None:
-        losses[k], states[k] = models[k].train_window(*batches.window(window), states[k], lr, None, pool)
+    def more(k: int) -> bool:
+        if done[k] + 1 >= batches.windows:
+            return False
+        if windows is not None:
+            return done[k] < windows
+        return time.perf_counter() - w0 < seconds or done[k] < 3
+
+    def train(k: int) -> None:
+        while more(k):
+            losses[k], states[k] = models[k].train_window(*batches.window(done[k] + 1), states[k], lr, None, pool)
+            done[k] += 1
 
     w0, c0 = time.perf_counter(), time.process_time()
-    while (time.perf_counter() - w0 < seconds or window < 4) and window < batches.windows:
-        if runners is None:
-            for k in range(len(models)):
-                step(k)
-        else:
-            list(runners.map(step, range(len(models))))
-        window += 1
+    if runners is None:
+        for k in range(len(models)):
+            train(k)
+    else:
+        list(runners.map(train, range(len(models))))
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    chars = (window - 1) * per_window * len(models)
-    return chars / wall, chars / max(cpu, 1e-9), window - 1, losses[0] / per_window
+    chars = sum(done) * batches.chars_per_window
+    return chars / wall, chars / max(cpu, 1e-9), done[0], losses[0] / batches.chars_per_window
 
 
 def benchmark_workload(workload: Workload, seconds: float = 5.0, threads: int = 2, progress=None) -> TrainBenchResult:
@@ -244,6 +252,10 @@ def benchmark_workload(workload: Workload, seconds: float = 5.0, threads: int = 
             if progress:
                 progress(name)
             networks = build_networks(workload, data.vocab.size)
-            wall, cpu, windows, loss = _time_windows([networks[label] for label in labels], batches, cfg.lr, seconds, n)
+            # Side by side, both networks train as many windows as the RPU network did alone, so that
+            # the case compares with training the two one after another.
+            same_work = cases[0].windows if len(labels) > 1 else None
+            wall, cpu, windows, loss = _time_windows([networks[label] for label in labels], batches, cfg.lr, seconds, n,
+                                                     same_work)
             cases.append(TrainCase(name, cfg.streams, mode, cpu, wall, wall, None, None, windows, {}, loss))
     return TrainBenchResult(cases, data.corpus.report.source, data.vocab.size, load_before, os.getloadavg()[0], os.cpu_count() or 0)

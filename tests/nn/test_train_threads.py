@@ -129,5 +129,6 @@ def test_bench_train_times_a_workloads_networks_alone_and_side_by_side(tmp_path,
         "RPU exact, 4 streams, 1 thread", "FP twin, 4 streams, 1 thread",
         "RPU exact, 2 threads (updates overlapped)", "RPU and twin side by side, 2 threads"]
     assert all(c["wall"] > 0 and c["cpu"] > 0 and c["windows"] >= 3 for c in cases)
+    assert cases[3]["windows"] == cases[0]["windows"]  # side by side: the RPU network's windows alone, each
     assert "Both networks on 2 threads" in capsys.readouterr().out
     assert main(["bench", "train", "--workload", str(path), "--threads", "0"]) == 2
