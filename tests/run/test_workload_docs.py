@@ -1,6 +1,10 @@
-"""docs/workload.md is generated from the models and must match them."""
+"""The workload docs: docs/workload.md is generated from the models and must match them, and the
+shipped workloads the docs name exist."""
+
+import re
 
 from rpuarch.config import Workload
+from rpuarch.config.loader import find_workload_file
 from rpuarch.report.fields import DOC_PATH, render, walk
 
 
@@ -31,10 +35,6 @@ def test_section_defaults_come_from_the_parent_default():
 def test_shipped_workloads_named_in_the_docs_exist():
     """A command in the README or docs/ that names a shipped workload or study (lower-case names such
     as ``paper/lstm2-64wp``; upper-case ones are placeholders) must name one that exists."""
-    import re
-
-    from rpuarch.config.loader import find_workload_file
-
     root = DOC_PATH.parent.parent
     pattern = re.compile(r"(?:--workload|rpuarch (?:run|study|train|estimate)) ([a-z0-9_.][a-z0-9_./-]*)(?=[\s`]|$)")
     user_files = {"my.yaml"}  # the docs' example of a user's own file
