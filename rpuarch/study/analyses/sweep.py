@@ -35,6 +35,25 @@ def analyse(run) -> Any:
     return Analysis(facts, sections, plots, results)
 
 
+STARVED_SHARE = 0.01  # of the reference's update coincidences: below it an array barely trained
+
+
+def starved_arrays(points: list[StudyPoint], ref_points: list[StudyPoint]) -> list[str]:
+    """The arrays whose devices saw, on average over the seeds, less than ``STARVED_SHARE`` of the
+    update coincidences (device steps) the same array saw at the reference: arrays that barely
+    trained, e.g. because the error signals reaching them were rounded to zero."""
+    here, ref = _mean_coincidences(points), _mean_coincidences(ref_points)
+    return [name for name, c in ref.items() if c > 0 and here.get(name, 0.0) < STARVED_SHARE * c]
+
+
+def _mean_coincidences(points: list[StudyPoint]) -> dict[str, float]:
+    per_array: dict[str, list[float]] = {}
+    for p in points:
+        for name, counts in ((p.report or {}).get("activity") or {}).get("arrays", {}).items():
+            per_array.setdefault(name, []).append(float(counts.get("coincidences", 0)))
+    return {name: float(np.mean(values)) for name, values in per_array.items()}
+
+
 def _points_at(points: list[StudyPoint], sweep: Sweep, values: dict[str, Any]) -> list[StudyPoint]:
     out = [p for p in points if p.coords.get(sweep.name) == values]
     return sorted(out, key=lambda p: p.seed)
@@ -84,6 +103,9 @@ def _one_sweep(run, sweep: Sweep) -> tuple[dict, list[str], str, dict]:
             k = fact_key(lk, x_axis.name, x)
             facts.update(summary_facts(k, summ))
             facts[f"{k}_above_unigram"] = uni is not None and summ.mean > uni
+            starved = starved_arrays(pts, ref_pts)
+            facts[f"{k}_starved_arrays"] = ", ".join(starved) or "none"
+            facts[f"{k}_any_starved"] = bool(starved)
             label = f"{sweep.name}: {grid_label(sweep, (x, line) if line_axis else (x,))} - {x_axis.name}={sweep.reference}"
             facts.update(run.comparison(f"{k}_vs_ref", vs_ref, label, pts + ref_pts if x != sweep.reference else ()))
             facts.update(run.comparison(f"{k}_vs_fp", vs_fp))
