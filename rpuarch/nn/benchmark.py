@@ -188,18 +188,18 @@ def benchmark_training(seconds: float = 5.0, seed: int = 0, dataset: dict | None
 
 # ---------------------------------------------------------------------------- a workload's own networks
 def _time_windows(models: list, batches: StreamBatches, lr: float, seconds: float, threads: int,
-                  windows: int | None = None) -> tuple[float, float, int, float]:
+                  windows_each: int | None = None) -> tuple[float, float, int, float]:
     """Train ``models`` from their initial state over consecutive windows, for about ``seconds``
-    each or ``windows`` windows each, on ``threads`` threads as ``train`` does (each model in a
+    each or ``windows_each`` windows each, on ``threads`` threads as ``train`` does (each model in a
     thread of its own, meeting the other only at the end, as at the end of an epoch; the updates in
     a pool), or on one: (characters per second by the wall clock, by the process CPU clock, windows
     of the first model, the first model's last loss in nats/char)."""
     with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool, \
             ThreadPoolExecutor(len(models)) if threads > 1 and len(models) > 1 else nullcontext() as runners:
-        return _timed_windows(models, batches, lr, seconds, pool, runners, windows)
+        return _timed_windows(models, batches, lr, seconds, pool, runners, windows_each)
 
 
-def _timed_windows(models, batches, lr, seconds, pool, runners, windows) -> tuple[float, float, int, float]:
+def _timed_windows(models, batches, lr, seconds, pool, runners, windows_each) -> tuple[float, float, int, float]:
     states = [m.initial_state(batches.streams) for m in models]
     for k, m in enumerate(models):  # warm-up window: loads the compiled kernels
         _, states[k] = m.train_window(*batches.window(0), states[k], lr)
@@ -208,8 +208,8 @@ def _timed_windows(models, batches, lr, seconds, pool, runners, windows) -> tupl
     def more(k: int) -> bool:
         if done[k] + 1 >= batches.windows:
             return False
-        if windows is not None:
-            return done[k] < windows
+        if windows_each is not None:
+            return done[k] < windows_each
         return time.perf_counter() - w0 < seconds or done[k] < 3
 
     def train(k: int) -> None:

@@ -16,8 +16,8 @@ def test_an_array_is_starved_below_its_share_of_the_references_coincidences_mean
     five_bits = [_point(lstm0=0, lstm1=240, softmax=58_000_000), _point(lstm0=0, lstm1=175, softmax=58_000_000)]
     assert starved_arrays(five_bits, reference) == ["lstm0", "lstm1"]
     # The threshold is on the mean over seeds: one seed far below does not starve an array.
-    just_above = 1.2 * STARVED_SHARE * 1000
-    mixed = [_point(a=0), _point(a=int(2 * just_above))]
+    mean_just_above_the_share = 1.2 * STARVED_SHARE * 1000
+    mixed = [_point(a=0), _point(a=int(2 * mean_just_above_the_share))]
     assert starved_arrays(mixed, [_point(a=1000)]) == []
     assert starved_arrays([_point(a=int(0.8 * STARVED_SHARE * 1000))], [_point(a=1000)]) == ["a"]
 
